@@ -1,0 +1,16 @@
+"""futurebridge: typed interop between asyncio and Tornado futures, coroutines and loops.
+
+Every public name is re-exported here and listed in ``__all__``.
+"""
+
+from ._convert import register_adapter as register_adapter
+from ._convert import to_asyncio_future as to_asyncio_future
+from ._convert import to_tornado_future as to_tornado_future
+
+__version__ = "0.1.0"
+
+__all__ = (
+    "register_adapter",
+    "to_asyncio_future",
+    "to_tornado_future",
+)

@@ -1,0 +1,644 @@
+"""Conversion of every Tornado yieldable into an asyncio (and Tornado) future.
+
+This module owns :func:`to_asyncio_future`, :func:`to_tornado_future` and
+:func:`register_adapter`. It does not own any event loop: loops are the
+business of ``_ioloop`` and ``_thread``, which call :func:`_fail_bridges_from`
+when one of their loops closes.
+
+Rules that hold across this module:
+
+1. A future is only touched on its own loop's thread. Anything that crosses a
+   thread goes through ``call_soon_threadsafe``; reading ``done()`` of a
+   foreign future is the only exception (a single attribute read under the
+   GIL).
+2. An outcome is copied exactly once, by :func:`_copy_outcome`, which does
+   nothing if the destination is already done (it was cancelled by its
+   waiter). An outcome that has nowhere left to go is logged, never dropped
+   in silence.
+3. Callbacks reference their futures, and futures reference their callbacks
+   only until they complete (asyncio clears the list), so no reference cycle
+   outlives a conversion.
+4. Aggregates (lists, tuples, dicts) are checked in full before any child is
+   started, so bad input never leaves a half-started task behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import contextvars
+import functools
+import logging
+import sys
+import types
+from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from typing import Any, TypeVar, cast, overload
+
+import tornado.gen
+
+__all__ = ("register_adapter", "to_asyncio_future", "to_tornado_future")
+
+_T = TypeVar("_T")
+_K = TypeVar("_K")
+
+logger = logging.getLogger("futurebridge")
+
+_Handler = Callable[[Any, asyncio.AbstractEventLoop], "asyncio.Future[Any]"]
+
+# The C implementations when available: the fast path compares types exactly.
+_Future = asyncio.Future
+_Task = asyncio.Task
+# getattr: Tornado types moment as Future[Any] (it is a _NullFuture) and
+# convert_yielded as a plain function (it is a singledispatch one).
+_moment: object = getattr(tornado.gen, "moment")
+_NULL_FUTURE_TYPE = type(_moment)
+_tornado_convert_yielded: Any = getattr(tornado.gen, "convert_yielded")
+
+_ACCEPTED = (
+    "an asyncio or Tornado Future or Task, a coroutine, an object with __await__, "
+    "a concurrent.futures.Future, None, tornado.gen.moment, a list, tuple or dict "
+    "of those, or a kind taught with futurebridge.register_adapter()"
+)
+
+
+@overload
+def to_asyncio_future(
+    obj: None, /, *, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Future[None]: ...
+@overload
+def to_asyncio_future(
+    obj: asyncio.Future[_T], /, *, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Future[_T]: ...
+@overload
+def to_asyncio_future(
+    obj: concurrent.futures.Future[_T], /, *, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Future[_T]: ...
+@overload
+def to_asyncio_future(
+    obj: Awaitable[_T], /, *, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Future[_T]: ...
+@overload
+def to_asyncio_future(
+    obj: Sequence[Awaitable[_T] | concurrent.futures.Future[_T]],
+    /,
+    *,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> asyncio.Future[list[_T]]: ...
+@overload
+def to_asyncio_future(
+    obj: Mapping[_K, Awaitable[_T] | concurrent.futures.Future[_T]],
+    /,
+    *,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> asyncio.Future[dict[_K, _T]]: ...
+def to_asyncio_future(
+    obj: object, /, *, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Future[Any]:
+    """Return an asyncio future on *loop* that ends the way *obj* ends.
+
+    *obj* is any Tornado yieldable:
+
+    * an asyncio or Tornado future or task already on *loop*: returned as is;
+    * a future of another loop, possibly running on another thread: bridged
+      thread-safely; cancelling the result cancels the source on its own
+      thread, and a cancelled source cancels the result;
+    * a coroutine or any object with ``__await__``: scheduled as a task on
+      *loop*, in a copy of the caller's :mod:`contextvars` context;
+    * a :class:`concurrent.futures.Future`: its outcome is delivered on *loop*;
+      cancelling the result cancels it if it has not started;
+    * ``None`` (a future already resolved to ``None``) or
+      :data:`tornado.gen.moment` (resolves to ``None`` after one loop
+      iteration);
+    * a list or tuple of yieldables (a future of the list of results, in
+      order) or a dict of them (a future of a dict with the same keys),
+      nested as deep as you like. Cancelling the aggregate cancels every
+      child; the first exception wins and later ones are logged;
+    * any kind taught with :func:`register_adapter` (Twisted's ``Deferred`` is
+      taught automatically when Twisted is imported).
+
+    Results, exceptions (with their original tracebacks) and cancellations are
+    carried exactly.
+
+    *loop* defaults to the running loop. If *loop* runs on another thread,
+    the conversion is started there thread-safely and the returned future
+    belongs to *loop*.
+
+    :raises RuntimeError: if there is no running loop and no *loop* was given,
+        or if *loop* is closed, or if the source future's loop is closed
+        while the future is pending.
+    :raises TypeError: if *obj* (or an element of an aggregate) is not a
+        yieldable; the message names its type and the accepted kinds.
+
+    .. versionadded:: 0.1
+    """
+    if loop is None:
+        loop = _get_running_loop()
+        if loop is None:
+            raise RuntimeError(
+                "to_asyncio_future() was called with no running event loop: "
+                "call it from a coroutine, or pass loop= the event loop the future "
+                "should belong to"
+            )
+    return _to_future(obj, loop)
+
+
+def _to_future(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+    # Fast path: a native future already on the target loop needs nothing.
+    # (No cast(): it is a call, and this path is measured in nanoseconds.)
+    cls = type(obj)
+    if (cls is _Future or cls is _Task) and obj.get_loop() is loop:  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+        return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
+    return _convert(obj, loop)
+
+
+@overload
+def to_tornado_future(obj: None, /) -> asyncio.Future[None]: ...
+@overload
+def to_tornado_future(obj: asyncio.Future[_T], /) -> asyncio.Future[_T]: ...
+@overload
+def to_tornado_future(obj: concurrent.futures.Future[_T], /) -> asyncio.Future[_T]: ...
+@overload
+def to_tornado_future(obj: Awaitable[_T], /) -> asyncio.Future[_T]: ...
+@overload
+def to_tornado_future(
+    obj: Sequence[Awaitable[_T] | concurrent.futures.Future[_T]], /
+) -> asyncio.Future[list[_T]]: ...
+@overload
+def to_tornado_future(
+    obj: Mapping[_K, Awaitable[_T] | concurrent.futures.Future[_T]], /
+) -> asyncio.Future[dict[_K, _T]]: ...
+def to_tornado_future(obj: object, /) -> asyncio.Future[Any]:
+    """Return a :class:`tornado.concurrent.Future` that ends the way *obj* ends.
+
+    Since Tornado 5, a Tornado future *is* an :class:`asyncio.Future`, so this
+    is :func:`to_asyncio_future` on the running loop, for legacy code that
+    yields the result from a ``@gen.coroutine`` or passes it to
+    :meth:`tornado.ioloop.IOLoop.add_future`. It accepts the same kinds.
+
+    Outside a running loop, an asyncio future is returned as is (it already
+    is a Tornado future) and anything else raises :class:`RuntimeError`.
+
+    .. versionadded:: 0.1
+    """
+    loop = _get_running_loop()
+    if loop is None:
+        if isinstance(obj, asyncio.Future):
+            return obj  # pyright: ignore[reportUnknownVariableType]
+        raise RuntimeError(
+            f"to_tornado_future() got a {_type_name(obj)} with no running event loop: "
+            "call it on the IOLoop (from a coroutine or a callback), or use "
+            "to_asyncio_future(obj, loop=...) to choose the loop"
+        )
+    return _to_future(obj, loop)
+
+
+def register_adapter(kind: type[_K], adapter: Callable[[_K], Awaitable[Any]], /) -> None:
+    """Teach :func:`to_asyncio_future` and :func:`to_tornado_future` a new kind.
+
+    *adapter* is called with an instance of *kind* (or of a subclass) and must
+    return an awaitable (a coroutine, a future, anything with ``__await__``),
+    which is then converted like any other yieldable. The most specific
+    registered class in an object's MRO wins, and a registration takes
+    precedence over the built-in handling of the same class.
+
+    Example::
+
+        async def _from_deferred(d: Deferred[T]) -> T:
+            return await d.asFuture(asyncio.get_running_loop())
+
+        register_adapter(Deferred, _from_deferred)
+
+    :raises TypeError: if *kind* is not a class or *adapter* is not callable.
+
+    .. versionadded:: 0.1
+    """
+    if not isinstance(kind, type):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"register_adapter() needs a class as kind, got {_type_name(kind)}")
+    if not callable(adapter):
+        raise TypeError(f"register_adapter() needs a callable adapter, got {_type_name(adapter)}")
+    _adapters[kind] = adapter
+    _handlers.clear()
+
+
+# --- dispatch -----------------------------------------------------------------
+
+_adapters: dict[type[Any], Callable[[Any], Awaitable[Any]]] = {}
+# Resolved handler per exact type, rebuilt lazily after register_adapter().
+_handlers: dict[type[Any], _Handler] = {}
+
+
+def _convert(obj: object, loop: object) -> asyncio.Future[Any]:
+    if not isinstance(loop, asyncio.AbstractEventLoop):
+        raise TypeError(
+            f"loop= must be an asyncio event loop (or None for the running loop), "
+            f"got {_type_name(loop)}"
+        )
+    if loop.is_closed():
+        raise RuntimeError(
+            f"cannot convert a {_type_name(obj)} onto a closed event loop; "
+            "pass loop= a loop that is open"
+        )
+    handler = _handler_for(obj)
+    running = _get_running_loop()
+    if running is not loop and loop.is_running():
+        return _convert_threadsafe(obj, loop, handler)
+    return handler(obj, loop)
+
+
+def _handler_for(obj: object) -> _Handler:
+    cls = type(obj)
+    try:
+        return _handlers[cls]
+    except KeyError:
+        pass
+    handler = _resolve(cls)
+    if handler is None:
+        raise TypeError(_not_yieldable_message(obj))
+    _handlers[cls] = handler
+    return handler
+
+
+def _resolve(cls: type[Any]) -> _Handler | None:
+    if "twisted.internet.defer" in sys.modules and not _twisted_registered:
+        _register_twisted()
+    for base in cls.__mro__:
+        adapter = _adapters.get(base)
+        if adapter is not None:
+            return functools.partial(_from_adapter, adapter)
+    if cls is type(None):
+        return _from_none
+    if cls is _NULL_FUTURE_TYPE:
+        return _from_moment
+    if issubclass(cls, asyncio.Future):
+        return _from_asyncio_future
+    if issubclass(cls, concurrent.futures.Future):
+        return _from_concurrent_future
+    if issubclass(cls, Coroutine):
+        return _from_coroutine
+    if issubclass(cls, (list, tuple)):
+        return _from_sequence
+    if issubclass(cls, Mapping):
+        return _from_mapping
+    if issubclass(cls, Awaitable):
+        return _from_awaitable
+    # Kinds that someone taught Tornado's own convert_yielded (singledispatch).
+    tornado_dispatch: Callable[[type[Any]], Callable[[Any], Awaitable[Any]]] = (
+        _tornado_convert_yielded.dispatch
+    )
+    tornado_impl = tornado_dispatch(cls)
+    if tornado_impl is not tornado_dispatch(object):
+        return functools.partial(_from_tornado_registration, tornado_impl)
+    return None
+
+
+def _not_yieldable_message(obj: object) -> str:
+    name = _type_name(obj)
+    hint = ""
+    if isinstance(obj, types.GeneratorType | types.AsyncGeneratorType):
+        hint = (
+            " A bare generator is not a yieldable: decorate its function with "
+            "@futurebridge.as_asyncio (or @tornado.gen.coroutine) and call that."
+        )
+    elif callable(obj):
+        hint = " Did you mean to call it first?"
+    return f"cannot convert a {name} to a future: expected {_ACCEPTED}.{hint}"
+
+
+def _type_name(obj: object) -> str:
+    cls = type(obj)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+# --- handlers, one per kind; each runs on the target loop's thread -------------
+
+
+def _from_none(obj: None, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+    future: asyncio.Future[None] = loop.create_future()
+    future.set_result(None)
+    return future
+
+
+def _from_moment(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+    # gen.moment means "let the loop run one iteration", so resolve on the next one.
+    future: asyncio.Future[None] = loop.create_future()
+    loop.call_soon(_set_result_unless_done, future, None)
+    return future
+
+
+def _from_coroutine(
+    coro: Coroutine[Any, Any, _T], loop: asyncio.AbstractEventLoop
+) -> asyncio.Future[_T]:
+    # create_task runs the coroutine in a copy of the current context.
+    return loop.create_task(coro)
+
+
+def _from_awaitable(obj: Awaitable[_T], loop: asyncio.AbstractEventLoop) -> asyncio.Future[_T]:
+    return loop.create_task(_await(obj))
+
+
+async def _await(awaitable: Awaitable[_T]) -> _T:
+    return await awaitable
+
+
+def _from_adapter(
+    adapter: Callable[[Any], Awaitable[Any]], obj: object, loop: asyncio.AbstractEventLoop
+) -> asyncio.Future[Any]:
+    awaitable = adapter(obj)
+    if type(awaitable) is type(obj):
+        raise TypeError(
+            f"the adapter registered for {_type_name(obj)} returned another "
+            f"{_type_name(obj)}: it must return a different awaitable"
+        )
+    return _to_future(awaitable, loop)
+
+
+def _from_tornado_registration(
+    impl: Callable[[Any], Awaitable[Any]], obj: object, loop: asyncio.AbstractEventLoop
+) -> asyncio.Future[Any]:
+    return _to_future(impl(obj), loop)
+
+
+def _from_asyncio_future(
+    source: asyncio.Future[_T], loop: asyncio.AbstractEventLoop
+) -> asyncio.Future[_T]:
+    source_loop = source.get_loop()
+    if source_loop is loop:
+        return source
+    destination: asyncio.Future[_T] = loop.create_future()
+    if source.done():
+        _copy_outcome(source, destination)
+        return destination
+    if source_loop.is_closed():
+        raise RuntimeError(
+            "cannot convert a pending future whose event loop is closed: it can never complete"
+        )
+    bridge = _Bridge(source, destination)
+    try:
+        source_loop.call_soon_threadsafe(bridge.attach)
+    except RuntimeError:
+        # The source loop closed between the check above and now.
+        raise RuntimeError(
+            "cannot convert a pending future whose event loop is closed: it can never complete"
+        ) from None
+    destination.add_done_callback(bridge.cancel_source)
+    return destination
+
+
+def _from_concurrent_future(
+    source: concurrent.futures.Future[_T], loop: asyncio.AbstractEventLoop
+) -> asyncio.Future[_T]:
+    destination: asyncio.Future[_T] = loop.create_future()
+    if source.done():
+        # No thread hop needed: this is what makes a done future cheap.
+        _copy_outcome(source, destination)
+        return destination
+    destination.add_done_callback(functools.partial(_cancel_concurrent, source))
+    source.add_done_callback(functools.partial(_deliver_threadsafe, destination))
+    return destination
+
+
+def _from_sequence(
+    objs: Sequence[object], loop: asyncio.AbstractEventLoop
+) -> asyncio.Future[list[Any]]:
+    for obj in objs:
+        _check(obj)
+    children = [_to_future(obj, loop) for obj in objs]
+    return _gather(children, None, loop)
+
+
+def _from_mapping(
+    objs: Mapping[Any, object], loop: asyncio.AbstractEventLoop
+) -> asyncio.Future[dict[Any, Any]]:
+    for obj in objs.values():
+        _check(obj)
+    keys = list(objs)
+    children = [_to_future(objs[key], loop) for key in keys]
+    return _gather(children, keys, loop)
+
+
+def _check(obj: object) -> None:
+    """Raise TypeError now if *obj* could not be converted (rule 4)."""
+    handler = _handler_for(obj)
+    if handler is _from_sequence:
+        for child in cast("Sequence[object]", obj):
+            _check(child)
+    elif handler is _from_mapping:
+        for child in cast("Mapping[object, object]", obj).values():
+            _check(child)
+
+
+def _gather(
+    children: list[asyncio.Future[Any]], keys: list[Any] | None, loop: asyncio.AbstractEventLoop
+) -> asyncio.Future[Any]:
+    outer: asyncio.Future[Any] = loop.create_future()
+    remaining = len(children)
+    if not remaining:
+        outer.set_result({} if keys is not None else [])
+        return outer
+
+    def on_child_done(child: asyncio.Future[Any]) -> None:
+        nonlocal remaining
+        remaining -= 1
+        if outer.done():
+            # The outcome is decided; a later exception must still be seen.
+            if not child.cancelled() and (exc := child.exception()) is not None:
+                logger.error(
+                    "futurebridge: a child of a list/dict yieldable failed after the "
+                    "aggregate's outcome was decided",
+                    exc_info=exc,
+                )
+            return
+        if child.cancelled():
+            # As asyncio.gather and tornado.gen.multi: a cancelled child is an
+            # error of the aggregate, siblings keep running.
+            try:
+                child.result()
+            except asyncio.CancelledError as cancelled:
+                outer.set_exception(cancelled)
+            return
+        exc = child.exception()
+        if exc is not None:
+            outer.set_exception(exc)
+        elif not remaining:
+            results = [c.result() for c in children]
+            outer.set_result(dict(zip(keys, results, strict=True)) if keys is not None else results)
+
+    def on_outer_done(outer: asyncio.Future[Any]) -> None:
+        if outer.cancelled():
+            for child in children:
+                child.cancel()
+
+    for child in children:
+        child.add_done_callback(on_child_done)
+    outer.add_done_callback(on_outer_done)
+    return outer
+
+
+# --- outcome plumbing ----------------------------------------------------------
+
+
+def _copy_outcome(
+    source: asyncio.Future[_T] | concurrent.futures.Future[_T], destination: asyncio.Future[_T]
+) -> None:
+    """Copy *source*'s outcome into *destination*, on *destination*'s thread."""
+    if destination.done():
+        if not source.cancelled() and (exc := source.exception()) is not None:
+            logger.debug(
+                "futurebridge: dropped an exception whose waiter had cancelled", exc_info=exc
+            )
+        return
+    if source.cancelled():
+        destination.cancel()
+        return
+    exc = source.exception()
+    if exc is not None:
+        destination.set_exception(exc)
+    else:
+        destination.set_result(source.result())
+
+
+def _set_result_unless_done(future: asyncio.Future[_T], result: _T) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _deliver_threadsafe(
+    destination: asyncio.Future[_T],
+    source: asyncio.Future[_T] | concurrent.futures.Future[_T],
+) -> None:
+    """Done callback of a source on another thread: hop to *destination*'s loop."""
+    try:
+        destination.get_loop().call_soon_threadsafe(_copy_outcome, source, destination)
+    except RuntimeError:
+        # The waiter's loop closed: nobody can receive this outcome any more.
+        if not source.cancelled() and (exc := source.exception()) is not None:
+            logger.error(
+                "futurebridge: an exception could not be delivered because the "
+                "waiting event loop is closed",
+                exc_info=exc,
+            )
+
+
+def _cancel_concurrent(
+    source: concurrent.futures.Future[Any], destination: asyncio.Future[Any]
+) -> None:
+    if destination.cancelled():
+        source.cancel()
+
+
+# Pending bridges per source loop, so a closing IOLoop can fail their waiters.
+_bridges: dict[asyncio.AbstractEventLoop, set[_Bridge]] = {}
+
+
+class _Bridge:
+    """One pending future crossing from its own loop to another loop."""
+
+    __slots__ = ("destination", "source")
+
+    def __init__(self, source: asyncio.Future[Any], destination: asyncio.Future[Any]) -> None:
+        self.source = source
+        self.destination = destination
+
+    def attach(self) -> None:
+        # Runs on the source loop's thread (rule 1).
+        _bridges.setdefault(self.source.get_loop(), set()).add(self)
+        self.source.add_done_callback(self.deliver)
+
+    def deliver(self, source: asyncio.Future[Any]) -> None:
+        self._forget()
+        _deliver_threadsafe(self.destination, source)
+
+    def cancel_source(self, destination: asyncio.Future[Any]) -> None:
+        # Runs on the destination loop's thread.
+        if destination.cancelled() and not self.source.done():
+            # If the source loop is closed, the source can never run again anyway.
+            with contextlib.suppress(RuntimeError):
+                self.source.get_loop().call_soon_threadsafe(self.source.cancel)
+
+    def fail(self) -> None:
+        self._forget()
+        error = RuntimeError(
+            "the event loop this future belonged to was closed while the future was pending"
+        )
+        # If both loops are closed, there is no waiter left to tell.
+        with contextlib.suppress(RuntimeError):
+            self.destination.get_loop().call_soon_threadsafe(
+                _set_exception_unless_done, self.destination, error
+            )
+
+    def _forget(self) -> None:
+        pending = _bridges.get(self.source.get_loop())
+        if pending is not None:
+            pending.discard(self)
+            if not pending:
+                del _bridges[self.source.get_loop()]
+
+
+def _set_exception_unless_done(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
+def _fail_bridges_from(  # pyright: ignore[reportUnusedFunction]  # used by _ioloop
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """Fail the waiters of every future still pending on *loop*, which is closing.
+
+    Called by futurebridge's own loops on close; each waiter gets a
+    :class:`RuntimeError` saying the source loop closed.
+    """
+    for bridge in list(_bridges.get(loop, ())):
+        bridge.fail()
+
+
+def _convert_threadsafe(
+    obj: object, loop: asyncio.AbstractEventLoop, handler: _Handler
+) -> asyncio.Future[Any]:
+    """Start a conversion on *loop*, which runs on another thread."""
+    destination: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+    loop.call_soon_threadsafe(_start_on_loop, obj, loop, handler, destination, context=context)
+    return destination
+
+
+def _start_on_loop(
+    obj: object,
+    loop: asyncio.AbstractEventLoop,
+    handler: _Handler,
+    destination: asyncio.Future[Any],
+) -> None:
+    if destination.done():
+        return
+    try:
+        source = handler(obj, loop)
+    except BaseException as exc:
+        destination.set_exception(exc)
+        return
+    if source is destination:
+        return
+    source.add_done_callback(functools.partial(_copy_outcome_to, destination))
+    destination.add_done_callback(functools.partial(_cancel_if_cancelled, source))
+
+
+def _copy_outcome_to(destination: asyncio.Future[Any], source: asyncio.Future[Any]) -> None:
+    _copy_outcome(source, destination)
+
+
+def _cancel_if_cancelled(source: asyncio.Future[Any], destination: asyncio.Future[Any]) -> None:
+    if destination.cancelled():
+        source.cancel()
+
+
+# --- optional adapters -----------------------------------------------------------
+
+_twisted_registered = False
+
+
+def _register_twisted() -> None:
+    global _twisted_registered
+    _twisted_registered = True
+    from .contrib import twisted  # noqa: F401  # pyright: ignore[reportUnusedImport]  # registers on import
