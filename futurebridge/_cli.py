@@ -24,4 +24,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ._selfcheck import run
 
         return run()
-    parser.error(f"unknown command {args.command!r}")  # noqa: RET503  # parser.error exits
+    parser.error(f"unknown command {args.command!r}")  # parser.error exits

@@ -14,10 +14,13 @@ import tornado.gen
 
 from ._convert import to_asyncio_future, to_tornado_future
 
+# Tornado types gen.moment as Future[Any] although it is a _NullFuture.
+_MOMENT: Any = getattr(tornado.gen, "moment")
+
 
 @tornado.gen.coroutine
 def _legacy_double(x: int) -> Any:
-    yield tornado.gen.moment
+    yield _MOMENT
     return x * 2
 
 
@@ -29,6 +32,11 @@ async def _triple(x: int) -> int:
 class _Awaitable:
     def __await__(self) -> Any:
         return _triple(5).__await__()
+
+
+def _convert_moment() -> asyncio.Future[None]:
+    moment: asyncio.Future[None] = to_asyncio_future(_MOMENT)
+    return moment
 
 
 async def _cases() -> list[tuple[str, object, object]]:
@@ -53,8 +61,8 @@ async def _cases() -> list[tuple[str, object, object]]:
             6,
         ),
         ("None", lambda: to_asyncio_future(None), None),
-        ("tornado.gen.moment", lambda: to_asyncio_future(tornado.gen.moment), None),
-        ("list", lambda: to_asyncio_future([_triple(1), None]), [3, None]),
+        ("tornado.gen.moment", _convert_moment, None),
+        ("list", lambda: to_asyncio_future([_triple(1), _triple(2)]), [3, 6]),
         ("dict", lambda: to_asyncio_future({"a": _triple(1)}), {"a": 3}),
         (
             "future of a loop on another thread",

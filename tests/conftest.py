@@ -1,0 +1,69 @@
+"""Shared fixtures: the loops every loop-dependent test runs on, and a guard
+that fails a test when asyncio logs an error (a "never retrieved" exception,
+a "destroyed but it is pending" task) while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+
+import pytest
+import uvloop
+
+_T = TypeVar("_T")
+
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+
+LOOP_FACTORIES: dict[str, LoopFactory] = {
+    "asyncio": asyncio.new_event_loop,
+    "uvloop": uvloop.new_event_loop,
+}
+
+
+@pytest.fixture(params=sorted(LOOP_FACTORIES))
+def loop_factory(request: pytest.FixtureRequest) -> LoopFactory:
+    """A factory for each kind of asyncio loop the library supports."""
+    return LOOP_FACTORIES[request.param]
+
+
+@pytest.fixture
+def run(loop_factory: LoopFactory) -> Callable[[Coroutine[Any, Any, Any]], Any]:
+    """Run a coroutine to completion on a fresh loop of each kind."""
+
+    def runner(coro: Coroutine[Any, Any, _T]) -> _T:
+        with asyncio.Runner(loop_factory=loop_factory) as r:
+            return r.run(coro)
+
+    return runner
+
+
+class _ErrorRecorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def no_asyncio_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test if asyncio logged an error, such as an exception that was
+    never retrieved or a task destroyed while pending.
+
+    A test that expects such a log marks itself ``@pytest.mark.asyncio_errors_expected``.
+    """
+    recorder = _ErrorRecorder()
+    logger = logging.getLogger("asyncio")
+    logger.addHandler(recorder)
+    try:
+        yield
+        gc.collect()  # "never retrieved" is reported when the future is collected
+    finally:
+        logger.removeHandler(recorder)
+    if recorder.records and not request.node.get_closest_marker("asyncio_errors_expected"):
+        messages = "\n".join(r.getMessage() for r in recorder.records)
+        pytest.fail(f"asyncio logged errors during the test:\n{messages}")

@@ -1,0 +1,86 @@
+"""What mypy --strict and pyright strict see for each converter overload.
+
+Positive cases use assert_type; negative cases carry the expected error code
+for each checker, and both run with unused-ignore errors, so a case that stops
+being an error fails the typing run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Awaitable, Coroutine
+from typing import Any, assert_type
+
+from futurebridge import register_adapter, to_asyncio_future, to_tornado_future
+
+
+async def _int() -> int:
+    return 1
+
+
+async def _str() -> str:
+    return "s"
+
+
+async def converters(
+    future: asyncio.Future[int],
+    task: asyncio.Task[str],
+    coro: Coroutine[Any, Any, bytes],
+    awaitable: Awaitable[float],
+    cf: concurrent.futures.Future[complex],
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    assert_type(to_asyncio_future(future), asyncio.Future[int])
+    assert_type(to_asyncio_future(task), asyncio.Future[str])
+    assert_type(to_asyncio_future(coro), asyncio.Future[bytes])
+    assert_type(to_asyncio_future(awaitable), asyncio.Future[float])
+    assert_type(to_asyncio_future(cf), asyncio.Future[complex])
+    assert_type(to_asyncio_future(None), asyncio.Future[None])
+    assert_type(to_asyncio_future(future, loop=loop), asyncio.Future[int])
+
+    assert_type(await to_asyncio_future(future), int)
+    assert_type(await to_asyncio_future(_int()), int)
+    assert_type(await to_asyncio_future(cf), complex)
+    assert_type(await to_asyncio_future(None), None)
+
+    assert_type(await to_asyncio_future([_int(), _int()]), list[int])
+    assert_type(await to_asyncio_future((future, future)), list[int])
+    assert_type(await to_asyncio_future({"a": _int()}), dict[str, int])
+    assert_type(await to_asyncio_future({1: cf}), dict[int, complex])
+
+    assert_type(to_tornado_future(future), asyncio.Future[int])
+    assert_type(await to_tornado_future(_str()), str)
+    assert_type(await to_tornado_future(cf), complex)
+    assert_type(await to_tornado_future([_int()]), list[int])
+    assert_type(await to_tornado_future({"k": _str()}), dict[str, str])
+
+
+async def negative_cases(future: asyncio.Future[int]) -> None:
+    # Not a yieldable.
+    to_asyncio_future(42)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    to_tornado_future(b"bytes")  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    # The result type is exact: an int future does not give a str.
+    text: str = await to_asyncio_future(future)  # type: ignore[arg-type]  # pyright: ignore[reportAssignmentType]
+    # loop= is keyword-only and must be a loop.
+    to_asyncio_future(future, asyncio.new_event_loop())  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+    to_asyncio_future(future, loop="loop")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    # obj is positional-only.
+    to_asyncio_future(obj=future)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+    del text
+
+
+class Promise:
+    pass
+
+
+async def _from_promise(promise: Promise) -> int:
+    return 1
+
+
+def adapters() -> None:
+    register_adapter(Promise, _from_promise)
+    # The adapter must accept the registered kind.
+    register_adapter(int, _from_promise)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    # ... and return an awaitable.
+    register_adapter(Promise, lambda promise: 1)  # type: ignore[arg-type, return-value]  # pyright: ignore[reportArgumentType]
