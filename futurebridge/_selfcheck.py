@@ -7,7 +7,7 @@ import concurrent.futures
 import platform
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import tornado
 import tornado.gen
@@ -35,8 +35,7 @@ class _Awaitable:
 
 
 def _convert_moment() -> asyncio.Future[None]:
-    moment: asyncio.Future[None] = to_asyncio_future(_MOMENT)
-    return moment
+    return cast("asyncio.Future[None]", to_asyncio_future(_MOMENT))
 
 
 async def _cases() -> list[tuple[str, object, object]]:
