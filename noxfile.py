@@ -7,6 +7,10 @@ once. uv creates the environments when it is available (it comes with
 
 from __future__ import annotations
 
+import glob
+import os
+import subprocess
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -14,6 +18,29 @@ nox.options.error_on_missing_interpreters = True
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHONS = ["3.11", "3.12", "3.13"]
+
+
+def _expose_interpreters() -> None:
+    """Put a working ``pythonX.Y`` on PATH for each version we test.
+
+    On pyenv machines only the global version's shims work (``python3.12``
+    says "command not found" unless 3.12 is selected), so the versions pyenv
+    installed are added to PATH directly. uv must never download a Python.
+    """
+    os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    for version in PYTHONS:
+        try:
+            subprocess.run([f"python{version}", "-c", ""], check=True, capture_output=True)
+            continue
+        except (OSError, subprocess.CalledProcessError):
+            pass
+        root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+        for bindir in sorted(glob.glob(f"{root}/versions/{version}.*/bin"), reverse=True):
+            os.environ["PATH"] = bindir + os.pathsep + os.environ["PATH"]
+            break
+
+
+_expose_interpreters()
 
 
 @nox.session(python=PYTHONS)
