@@ -657,3 +657,30 @@ def test_no_reference_cycle_per_conversion(run: Run) -> None:
             gc.enable()
 
     assert run(main()) == 0
+
+
+# --- finding the running loop ----------------------------------------------------
+
+
+def test_running_loop_is_found_afresh_after_a_loop_switch(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop],
+    other_loop: asyncio.AbstractEventLoop,
+) -> None:
+    async def convert_here() -> asyncio.AbstractEventLoop:
+        return to_asyncio_future(_double(1)).get_loop()
+
+    async def convert_future_here() -> bool:
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        return to_asyncio_future(future) is future
+
+    # Seen last on another thread's loop, then on two loops in turn here.
+    assert _on(other_loop, convert_here()) is other_loop
+    for _ in range(2):
+        loop = loop_factory()
+        try:
+            assert loop.run_until_complete(convert_here()) is loop
+            assert loop.run_until_complete(convert_future_here())
+        finally:
+            loop.close()
+    with pytest.raises(RuntimeError, match="no running event loop"):
+        to_asyncio_future(None)
