@@ -1,0 +1,800 @@
+"""An IOLoop running on a thread of its own, and calls into it from anywhere.
+
+This module owns :class:`LoopThread`: starting and stopping the thread, and
+carrying one call (a function returning any yieldable) into the loop and its
+outcome back out, to a blocked thread, a :class:`concurrent.futures.Future` or
+a future of another event loop. It does not own the IOLoop itself (that is
+``_ioloop``) nor the conversion of yieldables (that is ``_convert``).
+
+Rules that hold across this module:
+
+1. The loop's objects (its tasks and futures, ``_pending``) are touched only on
+   the loop thread. A caller touches only its own waiter (a lock, a concurrent
+   future, a future of its own loop), and each call crosses into the loop with
+   exactly one ``call_soon_threadsafe``.
+2. A call is scheduled under ``_lock`` after checking ``_state``, and ``close``
+   flips ``_state`` under that same lock before it schedules the shutdown. So
+   every accepted call starts before the shutdown begins and is cancelled by
+   it: no call can slip into a stopped loop and leave its caller hanging.
+3. Each call delivers its outcome exactly once. An exception nobody waits for
+   any more is logged at debug level, never dropped in silence.
+4. Nothing blocks on the loop thread waiting for the loop: that is a deadlock,
+   so it raises RuntimeError instead.
+5. The hot path (``run``) is lean on purpose: no concurrent future, no chained
+   asyncio future, the coroutine is wrapped by ``_drive`` which hands its
+   outcome straight to the waiter (started eagerly where asyncio allows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import contextvars
+import logging
+import sys
+import threading
+import types
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast, overload
+
+from tornado.platform.asyncio import AsyncIOLoop as _SeamIOLoop
+
+from ._convert import (
+    _fail_bridges_from,  # pyright: ignore[reportPrivateUsage]
+    to_asyncio_future,
+)
+
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import Self
+
+__all__ = ("LoopThread",)
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+logger = logging.getLogger("futurebridge")
+
+_CoroutineType: type[Coroutine[Any, Any, Any]] = types.CoroutineType
+_get_ident = threading.get_ident
+
+# States of a LoopThread; compared by identity on the hot path.
+_NEW = "not started"
+_STARTING = "starting"
+_RUNNING = "running"
+_CLOSING = "closing"
+_CLOSED = "closed"
+
+
+# --- the loop seam --------------------------------------------------------------
+# futurebridge._ioloop (AsyncIOLoop) is being written; until it lands, the loop
+# thread runs Tornado's own AsyncIOLoop. Only this function knows which.
+def _new_ioloop(
+    asyncio_loop: asyncio.AbstractEventLoop | None,
+) -> tuple[_SeamIOLoop, asyncio.AbstractEventLoop]:
+    ioloop = _SeamIOLoop() if asyncio_loop is None else _SeamIOLoop(asyncio_loop=asyncio_loop)
+    loop: asyncio.AbstractEventLoop = ioloop.asyncio_loop
+    return ioloop, loop
+
+
+if sys.version_info >= (3, 12):
+
+    def _start_task(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]
+    ) -> asyncio.Future[None]:
+        # Eager start: a coroutine that finishes without suspending completes
+        # inside this callback, saving a loop iteration per call.
+        if loop.get_task_factory() is None:
+            return asyncio.Task(coro, loop=loop, eager_start=True)
+        return loop.create_task(coro)
+
+else:
+
+    def _start_task(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]
+    ) -> asyncio.Future[None]:
+        return loop.create_task(coro)
+
+
+class LoopThread:
+    """An :class:`~futurebridge.AsyncIOLoop` running on a daemon thread of its own.
+
+    Use it as a context manager: entering starts the thread and returns once
+    the loop runs; leaving cancels every call still pending on the loop, waits
+    for them to end, shuts the loop's default executor down, closes the loop
+    and joins the thread, so no thread or file descriptor outlives the block.
+    :meth:`start` and :meth:`close` do the same explicitly. A LoopThread runs
+    once: it cannot be restarted after it closed.
+
+    From any other thread, :meth:`submit` schedules ``fn(*args, **kwargs)`` on
+    the loop and returns a :class:`concurrent.futures.Future`, and :meth:`run`
+    does the same and blocks for the result. From another event loop,
+    ``await`` :meth:`call`. *fn* is called on the loop thread, in a copy of the
+    caller's :mod:`contextvars` context, and may return any yieldable (a
+    coroutine, an asyncio or Tornado future, the result of a
+    ``@gen.coroutine`` function, a :class:`concurrent.futures.Future`, ``None``,
+    a list or dict of those...), which is then awaited on the loop.
+
+    Outcomes are carried exactly: results, exceptions with their original
+    tracebacks, cancellations. Cancellation crosses the thread both ways.
+
+    Example::
+
+        with LoopThread() as lt:
+            body = lt.run(fetch, "http://127.0.0.1:8888/")
+
+    :param loop_factory: makes the asyncio event loop the IOLoop runs on (for
+        example ``uvloop.new_event_loop``); by default a new asyncio loop. It is
+        called on the loop thread. The LoopThread owns and closes that loop.
+    :param name: the thread's name.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        *,
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+        name: str = "futurebridge-loop",
+    ) -> None:
+        self._loop_factory = loop_factory
+        self._name = name
+        # Guards _state and the scheduling of calls (rule 2).
+        self._lock = threading.Lock()
+        # Serialises start() and close() with each other.
+        self._lifecycle = threading.Lock()
+        self._state = _NEW
+        self._thread: threading.Thread | None = None
+        self._thread_id: int | None = None
+        self._ioloop: _SeamIOLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._start_error: BaseException | None = None
+        # Non-task futures that calls wait for; tasks are found by all_tasks().
+        self._pending: set[asyncio.Future[Any]] = set()
+        self._shutdown_task: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<LoopThread {self._name!r} {self._state}>"
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start the thread and return once its loop is running.
+
+        :raises RuntimeError: if this LoopThread was already started or closed.
+        :raises Exception: whatever *loop_factory* or the IOLoop raised on the
+            new thread; the thread has then ended and this LoopThread is closed.
+        """
+        with self._lifecycle:
+            with self._lock:
+                if self._state is not _NEW:
+                    raise RuntimeError(
+                        f"LoopThread.start(): this LoopThread is {self._state}, and a "
+                        "LoopThread runs only once: create a new one"
+                    )
+                self._state = _STARTING
+            ready = threading.Event()
+            thread = threading.Thread(
+                target=self._run_thread, args=(ready,), name=self._name, daemon=True
+            )
+            self._thread = thread
+            thread.start()
+            ready.wait()
+            error = self._start_error
+            if error is not None:
+                thread.join()
+                with self._lock:
+                    self._state = _CLOSED
+                self._start_error = None
+                try:
+                    raise error
+                finally:
+                    del error
+            with self._lock:
+                self._state = _RUNNING
+
+    def close(self) -> None:
+        """Stop the loop and join its thread; do nothing if already closed.
+
+        Calls still pending on the loop are cancelled (their callers see a
+        cancellation) and awaited; async generators are finalised; the
+        default executor is shut down and waited for; then the IOLoop and its
+        asyncio loop are closed and the thread joined. Futures of this loop
+        bridged to other loops still pending then fail with a RuntimeError.
+        A coroutine that ignores cancellation keeps ``close`` waiting.
+
+        Closing a LoopThread that was never started just marks it closed.
+
+        :raises RuntimeError: if called on the loop thread itself: it would
+            wait for its own thread to end. Close it from another thread.
+        """
+        if self._thread_id is not None and _get_ident() == self._thread_id:
+            raise RuntimeError(
+                "LoopThread.close() was called on the loop thread itself: it would wait "
+                "for its own thread to end, a deadlock. Close it from another thread "
+                "(for example the one that started it)"
+            )
+        with self._lifecycle:
+            with self._lock:
+                state = self._state
+                if state is _NEW:
+                    self._state = _CLOSED
+                    return
+                if state is _CLOSED:
+                    return
+                if state is _RUNNING:
+                    self._state = _CLOSING
+                    assert self._loop is not None
+                    self._loop.call_soon_threadsafe(self._begin_shutdown)
+            assert self._thread is not None
+            self._thread.join()
+            with self._lock:
+                self._state = _CLOSED
+
+    @property
+    def ioloop(self) -> _SeamIOLoop:
+        """The IOLoop running on the thread (``IOLoop.current()`` there).
+
+        :raises RuntimeError: before :meth:`start`.
+        """
+        if self._ioloop is None:
+            raise RuntimeError(self._unavailable("ioloop"))
+        return self._ioloop
+
+    @property
+    def asyncio_loop(self) -> asyncio.AbstractEventLoop:
+        """The asyncio event loop running on the thread.
+
+        :raises RuntimeError: before :meth:`start`.
+        """
+        if self._loop is None:
+            raise RuntimeError(self._unavailable("asyncio_loop"))
+        return self._loop
+
+    def _unavailable(self, what: str) -> str:
+        if self._state is _CLOSED:
+            return (
+                f"LoopThread.{what}() was called after the LoopThread was closed: its "
+                "loop no longer runs; start a new LoopThread"
+            )
+        if self._state is _CLOSING:
+            return f"LoopThread.{what}() was called while the LoopThread is closing"
+        return (
+            f"LoopThread.{what} was used before the LoopThread was started: use it as "
+            "`with LoopThread() as lt:` or call start() first"
+        )
+
+    def _run_thread(self, ready: threading.Event) -> None:
+        try:
+            asyncio_loop = None if self._loop_factory is None else self._loop_factory()
+            try:
+                ioloop, loop = _new_ioloop(asyncio_loop)
+            except BaseException:
+                if asyncio_loop is not None:
+                    asyncio_loop.close()
+                raise
+        except BaseException as exc:
+            self._start_error = exc
+            ready.set()
+            return
+        self._ioloop = ioloop
+        self._loop = loop
+        self._thread_id = _get_ident()
+        loop.call_soon(ready.set)
+        try:
+            ioloop.start()
+        finally:
+            try:
+                _fail_bridges_from(loop)
+            finally:
+                ioloop.close()
+
+    def _begin_shutdown(self) -> None:
+        assert self._loop is not None
+        self._shutdown_task = self._loop.create_task(self._shutdown())
+
+    async def _shutdown(self) -> None:
+        loop = asyncio.get_running_loop()
+        this = asyncio.current_task()
+        try:
+            for future in list(self._pending):
+                future.cancel()
+            # Let the cancelled futures' done callbacks tell their callers.
+            await asyncio.sleep(0)
+            # Cancelled tasks may start others in their cleanup: repeat until none is left.
+            while tasks := [task for task in asyncio.all_tasks(loop) if task is not this]:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                for task in tasks:
+                    if not task.cancelled() and (exc := task.exception()) is not None:
+                        loop.call_exception_handler(
+                            {
+                                "message": "unhandled exception of a task cancelled while "
+                                "its LoopThread closed",
+                                "exception": exc,
+                                "task": task,
+                            }
+                        )
+            await loop.shutdown_asyncgens()
+            await loop.shutdown_default_executor()
+        finally:
+            loop.stop()
+
+    # --- calls --------------------------------------------------------------------
+
+    def _schedule(self, call: _Call, method: str) -> None:
+        context = contextvars.copy_context()
+        with self._lock:
+            if self._state is not _RUNNING:
+                raise RuntimeError(self._unavailable(method))
+            # Rule 2: inside the lock, so close() cannot slip in between.
+            self._loop.call_soon_threadsafe(call.start, context=context)  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]
+
+    def _cancel_soon(self, call: _Call) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        # A closed loop has already ended (and cancelled) everything on it.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(call.cancel_on_loop)
+
+    @overload
+    def submit(
+        self, fn: Callable[_P, Awaitable[_T]], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> concurrent.futures.Future[_T]: ...
+    @overload
+    def submit(
+        self,
+        fn: Callable[_P, concurrent.futures.Future[_T]],
+        /,
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> concurrent.futures.Future[_T]: ...
+    @overload
+    def submit(
+        self, fn: Callable[_P, None], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> concurrent.futures.Future[None]: ...
+    def submit(
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[Any]:
+        """Schedule ``fn(*args, **kwargs)`` on the loop; return a concurrent future of its outcome.
+
+        Thread-safe; callable from any thread, the loop thread included (but
+        do not block on the result there). *fn* runs on the loop thread in a
+        copy of the caller's context and returns any yieldable, which is then
+        awaited on the loop. Keyword arguments are passed on as they are.
+
+        Cancelling the returned future cancels *fn*'s coroutine (or future) on
+        the loop thread; if that coroutine is cancelled on the loop, the
+        returned future is cancelled. Exceptions keep their tracebacks.
+        Calling ``result()`` or ``exception()`` of the returned future on the
+        loop thread while it is pending raises RuntimeError (it would deadlock).
+
+        :raises TypeError: if *fn* is not callable. If *fn* returns something
+            that is not a yieldable, the returned future fails with TypeError.
+        :raises RuntimeError: before :meth:`start` or once :meth:`close` began.
+        """
+        if not callable(fn):
+            raise TypeError(_not_callable_message("submit", fn))
+        future: _LoopFuture[Any] = _LoopFuture(self._thread_id)
+        call = _SubmitCall(self, fn, args, kwargs, future)
+        future.add_done_callback(call.on_caller_done)
+        self._schedule(call, "submit")
+        return future
+
+    @overload
+    def run(
+        self, fn: Callable[_P, Awaitable[_T]], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T: ...
+    @overload
+    def run(
+        self,
+        fn: Callable[_P, concurrent.futures.Future[_T]],
+        /,
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T: ...
+    @overload
+    def run(self, fn: Callable[_P, None], /, *args: _P.args, **kwargs: _P.kwargs) -> None: ...
+    def run(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` on the loop; block until it ends; return its result.
+
+        For use from threads that do not run an event loop. *fn* runs on the
+        loop thread in a copy of the caller's context and returns any
+        yieldable, which is awaited there. Its exception is raised here with
+        its original traceback; if it is cancelled on the loop (for example by
+        :meth:`close`), :class:`concurrent.futures.CancelledError` is raised. If
+        the wait is interrupted (``KeyboardInterrupt``), the call is cancelled on
+        the loop and the interruption propagates.
+
+        :raises RuntimeError: if called on the loop thread itself (it would
+            deadlock: use ``await loop_thread.call(...)`` there), before
+            :meth:`start`, or once :meth:`close` began.
+        :raises TypeError: if *fn* is not callable, or returned something that
+            is not a yieldable.
+        """
+        if _get_ident() == self._thread_id:
+            raise RuntimeError(_deadlock_message("LoopThread.run()"))
+        if not callable(fn):
+            raise TypeError(_not_callable_message("run", fn))
+        call = _BlockingCall(self, fn, args, kwargs)
+        self._schedule(call, "run")
+        try:
+            call.done.acquire()
+        except BaseException:
+            call.gave_up = True
+            self._cancel_soon(call)
+            raise
+        error = call.error
+        if error is not None:
+            try:
+                raise error
+            finally:
+                del error, call
+        return call.value
+
+    @overload
+    async def call(
+        self, fn: Callable[_P, Awaitable[_T]], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T: ...
+    @overload
+    async def call(
+        self,
+        fn: Callable[_P, concurrent.futures.Future[_T]],
+        /,
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T: ...
+    @overload
+    async def call(
+        self, fn: Callable[_P, None], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> None: ...
+    async def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` on the loop and await its result from another loop.
+
+        The awaiting event loop keeps running meanwhile. *fn* runs on the loop
+        thread in a copy of the caller's context and returns any yieldable.
+        Cancelling the awaiting task cancels *fn*'s coroutine on the loop
+        thread (without waiting for it to end); a cancellation on the loop
+        raises :class:`asyncio.CancelledError` here. Exceptions keep their
+        tracebacks. Awaited on the LoopThread's own loop, *fn* simply runs there.
+
+        :raises RuntimeError: with no running event loop, before :meth:`start`,
+            or once :meth:`close` began.
+        :raises TypeError: if *fn* is not callable, or returned something that
+            is not a yieldable.
+        """
+        if not callable(fn):
+            raise TypeError(_not_callable_message("call", fn))
+        caller_loop = asyncio.get_running_loop()
+        if caller_loop is self._loop:
+            return await _to_future(fn(*args, **kwargs), caller_loop, fn)
+        waiter: asyncio.Future[Any] = caller_loop.create_future()
+        call = _AwaitCall(self, fn, args, kwargs, waiter)
+        self._schedule(call, "call")
+        try:
+            return await waiter
+        finally:
+            if waiter.cancelled() and not call.delivered:
+                self._cancel_soon(call)
+
+
+# --- one call crossing into the loop ----------------------------------------------
+
+
+class _Call:
+    """``fn(*args, **kwargs)`` to run on the loop, and where its outcome goes."""
+
+    __slots__ = ("args", "delivered", "fn", "future", "kwargs", "owner")
+
+    def __init__(
+        self,
+        owner: LoopThread,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        self.owner = owner
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        # What the call waits for on the loop: _drive's task or a converted future.
+        self.future: asyncio.Future[Any] | None = None
+        # Read by the caller's thread to skip a needless cross-thread cancel.
+        self.delivered = False
+
+    # Each subclass delivers the outcome to its waiter; called once, on the loop thread.
+    def set_result(self, value: Any) -> None:
+        raise NotImplementedError
+
+    def set_exception(self, exc: BaseException) -> None:
+        raise NotImplementedError
+
+    def set_cancelled(self) -> None:
+        raise NotImplementedError
+
+    def abandoned(self) -> bool:
+        """True if the caller gave up before the call started."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        # On the loop thread, in a copy of the caller's context.
+        if self.abandoned():
+            self.delivered = True
+            return
+        try:
+            obj: object = self.fn(*self.args, **self.kwargs)
+            loop = self.owner._loop  # pyright: ignore[reportPrivateUsage]
+            assert loop is not None  # this runs on it
+            if type(obj) is _CoroutineType:
+                self.future = _start_task(loop, _drive(self, obj))
+                return
+            future = _to_future(obj, loop, self.fn)
+        except BaseException as exc:
+            self.set_exception(exc)
+            return
+        if future.done():
+            self.finish(future)
+        else:
+            self.future = future
+            self.owner._pending.add(future)  # pyright: ignore[reportPrivateUsage]
+            future.add_done_callback(self.finish)
+
+    def finish(self, future: asyncio.Future[Any]) -> None:
+        self.owner._pending.discard(future)  # pyright: ignore[reportPrivateUsage]
+        if future.cancelled():
+            self.set_cancelled()
+            return
+        exc = future.exception()
+        if exc is not None:
+            self.set_exception(exc)
+        else:
+            self.set_result(future.result())
+
+    def cancel_on_loop(self) -> None:
+        future = self.future
+        if future is not None:
+            future.cancel()
+
+
+async def _drive(call: _Call, coro: Coroutine[Any, Any, Any]) -> None:
+    # Hands the outcome straight to the waiter: no done callback, no second
+    # future, so a trivial coroutine costs one loop iteration (none if eager).
+    try:
+        result = await coro
+    except asyncio.CancelledError:
+        call.set_cancelled()
+        raise
+    except GeneratorExit:
+        raise
+    except BaseException as exc:
+        call.set_exception(exc)
+    else:
+        call.set_result(result)
+
+
+class _BlockingCall(_Call):
+    """A call whose caller blocks on a lock (LoopThread.run)."""
+
+    __slots__ = ("done", "error", "gave_up", "value")
+
+    def __init__(
+        self,
+        owner: LoopThread,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        super().__init__(owner, fn, args, kwargs)
+        # A plain lock is the cheapest cross-thread wake-up: the caller blocks
+        # in acquire() until the loop thread releases it.
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.gave_up = False
+
+    def abandoned(self) -> bool:
+        return self.gave_up
+
+    def set_result(self, value: Any) -> None:
+        self.delivered = True
+        self.value = value
+        self.done.release()
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.delivered = True
+        if self.gave_up:
+            _log_dropped(exc)
+        self.error = exc
+        self.done.release()
+
+    def set_cancelled(self) -> None:
+        self.delivered = True
+        self.error = concurrent.futures.CancelledError()
+        self.done.release()
+
+
+class _SubmitCall(_Call):
+    """A call whose outcome goes to a concurrent future (LoopThread.submit)."""
+
+    __slots__ = ("target",)
+
+    def __init__(
+        self,
+        owner: LoopThread,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        target: concurrent.futures.Future[Any],
+    ) -> None:
+        super().__init__(owner, fn, args, kwargs)
+        self.target = target
+
+    def abandoned(self) -> bool:
+        return self.target.cancelled()
+
+    # The target stays PENDING (not RUNNING) until the outcome is known, so
+    # that the caller's cancel() keeps working while the coroutine runs.
+    def set_result(self, value: Any) -> None:
+        self.delivered = True
+        if self.target.set_running_or_notify_cancel():
+            self.target.set_result(value)
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.delivered = True
+        if self.target.set_running_or_notify_cancel():
+            self.target.set_exception(exc)
+        else:
+            _log_dropped(exc)
+
+    def set_cancelled(self) -> None:
+        self.delivered = True
+        self.target.cancel()
+
+    def on_caller_done(self, target: concurrent.futures.Future[Any]) -> None:
+        # Runs on whichever thread completed the target.
+        if target.cancelled() and not self.delivered:
+            self.owner._cancel_soon(self)  # pyright: ignore[reportPrivateUsage]
+
+
+class _AwaitCall(_Call):
+    """A call awaited from another event loop (LoopThread.call)."""
+
+    __slots__ = ("waiter",)
+
+    def __init__(
+        self,
+        owner: LoopThread,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        waiter: asyncio.Future[Any],
+    ) -> None:
+        super().__init__(owner, fn, args, kwargs)
+        self.waiter = waiter
+
+    def abandoned(self) -> bool:
+        # done() of a foreign future is a single attribute read (see _convert rule 1).
+        return self.waiter.done()
+
+    def set_result(self, value: Any) -> None:
+        self._send(_settle_result, value)
+
+    def set_exception(self, exc: BaseException) -> None:
+        self._send(_settle_exception, exc)
+
+    def set_cancelled(self) -> None:
+        self._send(_settle_cancelled, None)
+
+    def _send(self, settle: Callable[[asyncio.Future[Any], Any], None], arg: Any) -> None:
+        self.delivered = True
+        waiter = self.waiter
+        try:
+            waiter.get_loop().call_soon_threadsafe(settle, waiter, arg)
+        except RuntimeError:
+            # The awaiting loop is closed: nobody is left to tell.
+            if isinstance(arg, BaseException):
+                logger.error(
+                    "futurebridge: LoopThread.call() could not deliver an exception because "
+                    "the awaiting event loop is closed",
+                    exc_info=arg,
+                )
+
+
+def _settle_result(waiter: asyncio.Future[Any], value: Any) -> None:
+    if not waiter.done():
+        waiter.set_result(value)
+
+
+def _settle_exception(waiter: asyncio.Future[Any], exc: BaseException) -> None:
+    if not waiter.done():
+        waiter.set_exception(exc)
+    else:
+        _log_dropped(exc)
+
+
+def _settle_cancelled(waiter: asyncio.Future[Any], _: None) -> None:
+    waiter.cancel()
+
+
+class _LoopFuture(concurrent.futures.Future[_T], Generic[_T]):
+    """A concurrent future that refuses to block on the loop thread (rule 4)."""
+
+    def __init__(self, loop_thread_id: int | None) -> None:
+        super().__init__()
+        self._futurebridge_loop_thread_id = loop_thread_id
+
+    def result(self, timeout: float | None = None) -> _T:
+        if not self.done() and _get_ident() == self._futurebridge_loop_thread_id:
+            raise RuntimeError(_deadlock_message("result() of a LoopThread.submit() future"))
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        if not self.done() and _get_ident() == self._futurebridge_loop_thread_id:
+            raise RuntimeError(_deadlock_message("exception() of a LoopThread.submit() future"))
+        return super().exception(timeout)
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def _to_future(
+    obj: object, loop: asyncio.AbstractEventLoop, fn: Callable[..., Any]
+) -> asyncio.Future[Any]:
+    try:
+        future: asyncio.Future[Any] = to_asyncio_future(cast("Awaitable[Any]", obj), loop=loop)
+    except TypeError as exc:
+        raise TypeError(
+            f"{_name_of(fn)} returned a value LoopThread cannot wait for: {exc}"
+        ) from None
+    return future
+
+
+def _log_dropped(exc: BaseException) -> None:
+    logger.debug("futurebridge: dropped an exception whose caller had cancelled", exc_info=exc)
+
+
+def _deadlock_message(what: str) -> str:
+    return (
+        f"{what} was called on the LoopThread's own thread: it would block the very "
+        "loop that has to run the call, a deadlock. In code running on that loop, "
+        "use `await loop_thread.call(fn, ...)` (or await fn(...) directly) instead"
+    )
+
+
+def _not_callable_message(method: str, fn: object) -> str:
+    name = _type_name(fn)
+    hint = ""
+    if isinstance(fn, Awaitable | concurrent.futures.Future):
+        hint = (
+            f": pass the function and its arguments, as in lt.{method}(fetch, url), "
+            f"not lt.{method}(fetch(url))"
+        )
+    return f"LoopThread.{method}() needs a callable that returns a yieldable, got a {name}{hint}"
+
+
+def _name_of(fn: Callable[..., Any]) -> str:
+    name = getattr(fn, "__qualname__", None)
+    return f"{name}()" if isinstance(name, str) else repr(fn)
+
+
+def _type_name(obj: object) -> str:
+    cls = type(obj)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
