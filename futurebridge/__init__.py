@@ -6,12 +6,16 @@ Every public name is re-exported here and listed in ``__all__``.
 from ._convert import register_adapter as register_adapter
 from ._convert import to_asyncio_future as to_asyncio_future
 from ._convert import to_tornado_future as to_tornado_future
+from ._decorators import as_asyncio as as_asyncio
+from ._decorators import as_tornado as as_tornado
 from ._thread import LoopThread as LoopThread
 
 __version__ = "0.1.0"
 
 __all__ = (
     "LoopThread",
+    "as_asyncio",
+    "as_tornado",
     "register_adapter",
     "to_asyncio_future",
     "to_tornado_future",
