@@ -8,11 +8,15 @@ from ._convert import to_asyncio_future as to_asyncio_future
 from ._convert import to_tornado_future as to_tornado_future
 from ._decorators import as_asyncio as as_asyncio
 from ._decorators import as_tornado as as_tornado
+from ._ioloop import AsyncIOLoop as AsyncIOLoop
+from ._ioloop import AsyncIOMainLoop as AsyncIOMainLoop
 from ._thread import LoopThread as LoopThread
 
 __version__ = "0.1.0"
 
 __all__ = (
+    "AsyncIOLoop",
+    "AsyncIOMainLoop",
     "LoopThread",
     "as_asyncio",
     "as_tornado",

@@ -1,0 +1,858 @@
+"""futurebridge's own Tornado IOLoops: :class:`AsyncIOMainLoop` and :class:`AsyncIOLoop`.
+
+This module owns the two IOLoop classes and the small patch of
+:class:`tornado.ioloop.IOLoop` that lets Tornado create them. It does not own
+threads (``_thread`` runs a loop on its own thread) nor conversions
+(``_convert``; this module only tells it when a loop closes).
+
+Both classes subclass :class:`tornado.ioloop.IOLoop` directly, not the classes
+of :mod:`tornado.platform.asyncio`: every IOLoop primitive (file-descriptor
+handlers, timeouts, callbacks, executors, start/stop/close) is implemented
+here on the public asyncio event-loop API, so any asyncio loop works
+underneath, uvloop's included.
+
+What importing futurebridge changes in Tornado (and nothing else):
+
+* ``IOLoop.configure`` is wrapped. Tornado 6.6 only accepts subclasses of its
+  own ``BaseAsyncIOLoop``; the wrapper also accepts futurebridge's classes
+  (and their subclasses) and stores them through Tornado's own
+  ``Configurable.configure``. Any other argument goes to Tornado's original
+  method unchanged, with its checks.
+* ``IOLoop.current`` is wrapped. A loop that is running and has an IOLoop
+  still gets that IOLoop, whatever its class. Otherwise, while Tornado's
+  default class is configured, Tornado's original method runs unchanged.
+  While a futurebridge class is configured, the wrapper creates
+  futurebridge's :class:`AsyncIOMainLoop` (instead of Tornado's) for the
+  thread's asyncio loop, and finds that loop without asyncio's deprecated
+  implicit creation: if the thread has no open loop, a new one is created
+  and set as the thread's current loop, without a warning.
+* Both wrappers are installed once per process (importing again, or
+  reloading, does not stack them) and are marked with a
+  ``__futurebridge_patch__`` attribute.
+* Like Tornado's own loops, ours register in ``IOLoop._ioloop_for_asyncio``
+  (Tornado's map from asyncio loops to IOLoops), which is how
+  ``IOLoop.current()`` finds them.
+
+Not touched: :mod:`tornado.platform.asyncio`, :mod:`tornado.testing` (whose
+``AsyncTestCase`` closes the loop ``get_new_ioloop()`` returns unless it is
+Tornado's ``AsyncIOMainLoop``; override ``tearDown`` if you return ours from
+it), and asyncio's event-loop policy.
+
+Rules that hold across this module:
+
+1. One asyncio loop has at most one IOLoop: registration is a single
+   ``setdefault`` on Tornado's map, and a clash is a RuntimeError.
+2. Fast paths call the asyncio loop directly, with no per-call wrapper
+   object: callbacks run through the module-level :func:`_run_callback`
+   (Tornado's error-logging contract) with their arguments in the asyncio
+   handle. A ``functools.partial`` is built only for keyword arguments.
+3. "Am I on the loop's thread?" is answered with the thread id recorded by
+   asyncio's ``BaseEventLoop`` (``_thread_id``), because asking asyncio for
+   the running loop costs a getpid() system call on Python 3.11; other loops
+   (uvloop) are asked the public way.
+4. Nothing here creates an asyncio loop implicitly through
+   ``asyncio.get_event_loop()`` (deprecated, warning on 3.12 and 3.13): the
+   loop set for a thread is read without side effects, and a loop is created
+   only where Tornado would have created one, explicitly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import logging
+import types
+import warnings
+from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from threading import get_ident as _get_ident
+from time import time as _time
+from typing import Any, Protocol, Self, TypeVar, cast, overload
+
+import tornado.gen
+from tornado.concurrent import Future
+from tornado.ioloop import IOLoop
+from tornado.log import app_log
+from tornado.util import Configurable, import_object
+
+from ._convert import (
+    _fail_bridges_from,  # pyright: ignore[reportPrivateUsage]
+    to_asyncio_future,
+)
+
+__all__ = ("AsyncIOLoop", "AsyncIOMainLoop")
+
+_T = TypeVar("_T")
+_K = TypeVar("_K")
+_S = TypeVar("_S", bound="_Selectable")
+
+logger = logging.getLogger("futurebridge")
+
+_CoroutineType = types.CoroutineType
+# getattr: Tornado types convert_yielded's argument too narrowly for "anything
+# a callback returned".
+_tornado_convert_yielded: Callable[[object], Any] = getattr(tornado.gen, "convert_yielded")
+_READ = IOLoop.READ
+_WRITE = IOLoop.WRITE
+
+
+class _Selectable(Protocol):
+    def fileno(self) -> int: ...
+    def close(self) -> None: ...
+
+
+# --- callbacks -------------------------------------------------------------------
+
+# Futures returned by callbacks, kept alive until done (asyncio only keeps weak
+# references to tasks) so that their exceptions are logged, never lost.
+_spawned: set[asyncio.Future[Any]] = set()
+
+
+def _run_callback(callback: Callable[..., object], *args: Any) -> None:
+    """Run a callback the way Tornado's IOLoop does.
+
+    Exceptions go to ``tornado.application`` ("Exception in callback ...");
+    a returned yieldable (a coroutine, say) is run and its exception logged
+    the same way; CancelledError is ignored.
+    """
+    try:
+        ret = callback(*args)
+    except asyncio.CancelledError:
+        return
+    except Exception:
+        app_log.error("Exception in callback %r", _describe(callback, args), exc_info=True)
+        return
+    if ret is not None:
+        _watch(ret, callback)
+
+
+def _watch(ret: object, callback: Callable[..., object]) -> None:
+    try:
+        # Tornado's own conversion, for Tornado's exact rules on what a
+        # callback may return (and singledispatch registrations).
+        future: asyncio.Future[Any] | concurrent.futures.Future[Any] = _tornado_convert_yielded(ret)
+    except tornado.gen.BadYieldError:
+        # Callbacks often return non-yieldable values (a bound method's
+        # result, say): those are ignored, as Tornado does.
+        return
+    if isinstance(future, asyncio.Future):
+        if future.done():
+            _log_outcome(callback, future)
+            return
+        _spawned.add(future)
+    future.add_done_callback(functools.partial(_log_outcome, callback))
+
+
+def _log_outcome(
+    callback: Callable[..., object],
+    future: asyncio.Future[Any] | concurrent.futures.Future[Any],
+) -> None:
+    if isinstance(future, asyncio.Future):
+        _spawned.discard(future)
+    if future.cancelled():
+        return
+    exc = future.exception()
+    if exc is not None:
+        app_log.error("Exception in callback %r", callback, exc_info=exc)
+
+
+def _describe(callback: Callable[..., object], args: tuple[Any, ...]) -> object:
+    return functools.partial(callback, *args) if args else callback
+
+
+def _run_handler(handler: Callable[[Any, int], object], fileobj: object, events: int) -> None:
+    try:
+        handler(fileobj, events)
+    except Exception:
+        app_log.error("Exception in I/O handler for fd %r", fileobj, exc_info=True)
+
+
+# --- which asyncio loop a thread has ---------------------------------------------
+
+
+def _set_event_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop set for this thread by ``asyncio.set_event_loop()``, if any.
+
+    Never creates one. asyncio has no public query without side effects before
+    3.14 (``get_event_loop()`` may create a loop, and warns on 3.12-3.13), so
+    the default policy's thread-local slot is read; the check that it is a
+    loop keeps this safe if a future asyncio renames it.
+    """
+    # Deprecated in 3.14, after the Pythons futurebridge supports (3.11-3.13).
+    policy = asyncio.get_event_loop_policy()  # pyright: ignore[reportDeprecated]
+    local = getattr(policy, "_local", None)
+    if local is not None:
+        loop = getattr(local, "_loop", None)
+        return loop if isinstance(loop, asyncio.AbstractEventLoop) else None
+    # A policy not derived from asyncio's: ask it, without letting a
+    # deprecation warning about implicit creation escape.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return policy.get_event_loop()
+        except RuntimeError:
+            return None
+
+
+def _thread_loop(*, create: bool) -> tuple[asyncio.AbstractEventLoop | None, bool]:
+    """The running loop, else the open loop set for this thread.
+
+    With *create*, a thread that has neither gets a new loop, set as its
+    current loop (what ``asyncio.get_event_loop()`` did before 3.12, minus
+    the warning). Returns the loop and whether it was created here.
+    """
+    loop = _get_running_loop()
+    if loop is not None:
+        return loop, False
+    loop = _set_event_loop()
+    if loop is not None and not loop.is_closed():
+        return loop, False
+    if not create:
+        return None, False
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return loop, True
+
+
+# --- the loops -----------------------------------------------------------------------
+
+
+class _BridgeIOLoop(IOLoop):
+    """The IOLoop primitives, on the asyncio loop in ``self.asyncio_loop``."""
+
+    asyncio_loop: asyncio.AbstractEventLoop
+    """The asyncio event loop this IOLoop runs on."""
+
+    _handlers: dict[int, tuple[Any, Callable[..., object]]]
+    _readers: set[int]
+    _writers: set[int]
+    _default_executor: concurrent.futures.Executor | None
+    _base_loop: bool
+
+    def _setup(self, asyncio_loop: asyncio.AbstractEventLoop) -> None:
+        if not isinstance(asyncio_loop, asyncio.AbstractEventLoop):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"asyncio_loop= must be an asyncio event loop, got {type(asyncio_loop).__name__}"
+            )
+        if asyncio_loop.is_closed():
+            raise RuntimeError(
+                f"cannot create an IOLoop on {asyncio_loop!r}, which is closed: "
+                "pass an open event loop, or none to create a new one"
+            )
+        self.asyncio_loop = asyncio_loop
+        self._handlers = {}
+        self._readers = set()
+        self._writers = set()
+        self._default_executor = None
+        self._base_loop = isinstance(asyncio_loop, asyncio.BaseEventLoop)
+        registry = IOLoop._ioloop_for_asyncio
+        # Loops closed through asyncio (not IOLoop.close()) leave stale
+        # entries behind; drop them so a program making many loops does not
+        # accumulate them (Tornado does the same).
+        for stale in [loop for loop in registry if loop.is_closed()]:
+            registry.pop(stale, None)
+        existing = registry.setdefault(asyncio_loop, self)
+        if existing is not self:
+            raise RuntimeError(
+                f"{asyncio_loop!r} already has an IOLoop ({existing!r}); an asyncio loop can "
+                "belong to only one IOLoop: use IOLoop.current() on that loop to get it, "
+                "or create this IOLoop on another asyncio loop"
+            )
+
+    def _unregister(self) -> None:
+        registry = IOLoop._ioloop_for_asyncio
+        if registry.get(self.asyncio_loop) is self:
+            del registry[self.asyncio_loop]
+
+    def install(self) -> None:
+        """Make this loop current for the calling thread.
+
+        Its asyncio loop becomes the thread's current event loop (as with
+        :func:`asyncio.set_event_loop`), so ``asyncio.get_event_loop()`` and
+        ``IOLoop.current()`` return it. Unlike Tornado's deprecated
+        ``IOLoop.install()``, this does not warn.
+        """
+        self._make_current()
+
+    def close(self, all_fds: bool = False) -> None:
+        """Close the loop and its asyncio loop, freeing their resources.
+
+        The loop must be stopped first (``stop()`` called *and* ``start()``
+        returned). With *all_fds*, the file descriptors (or file objects)
+        still registered with :meth:`add_handler` are closed too.
+
+        Futures of this loop that were converted onto other loops with
+        :func:`futurebridge.to_asyncio_future` and are still pending can never
+        complete: their waiters get a :class:`RuntimeError` saying so.
+
+        :raises RuntimeError: if the loop is running.
+        """
+        loop = self.asyncio_loop
+        if loop.is_running():
+            raise RuntimeError(
+                "cannot close a running IOLoop: call stop() and let start() return first"
+            )
+        for fd, (fileobj, _) in list(self._handlers.items()):
+            self.remove_handler(fd)
+            if all_fds:
+                self.close_fd(fileobj)
+        # Unregister before closing, as Tornado does: a concurrent initialize()
+        # that sees the closed loop must not find it still mapped to us.
+        self._unregister()
+        self._clear_current_hook()
+        _fail_bridges_from(loop)
+        loop.close()
+
+    # --- file descriptors
+
+    @overload
+    def add_handler(self, fd: int, handler: Callable[[int, int], None], events: int) -> None: ...
+    @overload
+    def add_handler(self, fd: _S, handler: Callable[[_S, int], None], events: int) -> None: ...
+    def add_handler(self, fd: int | _Selectable, handler: Callable[..., None], events: int) -> None:
+        """Call ``handler(fd, events)`` when *fd* is ready for *events*.
+
+        *fd* is an integer file descriptor or an object with ``fileno()`` and
+        ``close()``; the handler receives the same object. *events* is a
+        bitwise or of ``IOLoop.READ``, ``IOLoop.WRITE`` and ``IOLoop.ERROR``.
+        asyncio reports errors and hang-ups as readiness, so ``ERROR`` needs
+        no registration of its own: a handler registered for ``READ`` or
+        ``WRITE`` is called, and its read or write then fails. Exceptions
+        from the handler are logged to ``tornado.application``.
+
+        :raises ValueError: if *fd* already has a handler.
+        """
+        fd_int, fileobj = self.split_fd(fd)
+        if fd_int in self._handlers:
+            raise ValueError(
+                f"fd {fd_int} added twice: use update_handler() to change its events, "
+                "or remove_handler() first"
+            )
+        self._handlers[fd_int] = (fileobj, handler)
+        self._listen(fd_int, fileobj, handler, events)
+
+    def update_handler(self, fd: int | _Selectable, events: int) -> None:
+        """Change the events that *fd*'s handler is called for.
+
+        :raises KeyError: if *fd* has no handler.
+        """
+        fd_int, _ = self.split_fd(fd)
+        try:
+            fileobj, handler = self._handlers[fd_int]
+        except KeyError:
+            raise KeyError(f"fd {fd_int} has no handler: call add_handler() first") from None
+        self._listen(fd_int, fileobj, handler, events)
+
+    def _listen(
+        self, fd: int, fileobj: object, handler: Callable[..., object], events: int
+    ) -> None:
+        loop = self.asyncio_loop
+        if events & _READ:
+            if fd not in self._readers:
+                loop.add_reader(fd, _run_handler, handler, fileobj, _READ)
+                self._readers.add(fd)
+        elif fd in self._readers:
+            loop.remove_reader(fd)
+            self._readers.discard(fd)
+        if events & _WRITE:
+            if fd not in self._writers:
+                loop.add_writer(fd, _run_handler, handler, fileobj, _WRITE)
+                self._writers.add(fd)
+        elif fd in self._writers:
+            loop.remove_writer(fd)
+            self._writers.discard(fd)
+
+    def remove_handler(self, fd: int | _Selectable) -> None:
+        """Stop calling *fd*'s handler. Removing an fd never added is a no-op.
+
+        A readiness event already reported for *fd* in the same loop
+        iteration is dropped too.
+        """
+        fd_int, _ = self.split_fd(fd)
+        if self._handlers.pop(fd_int, None) is None:
+            return
+        loop = self.asyncio_loop
+        if fd_int in self._readers:
+            self._readers.discard(fd_int)
+            loop.remove_reader(fd_int)
+        if fd_int in self._writers:
+            self._writers.discard(fd_int)
+            loop.remove_writer(fd_int)
+
+    # --- running
+
+    def start(self) -> None:
+        """Run the loop until :meth:`stop` is called.
+
+        :raises RuntimeError: if the loop (or another loop) is already running
+            on this thread, or it is closed.
+        """
+        self.asyncio_loop.run_forever()
+
+    def stop(self) -> None:
+        """Stop the loop after the current iteration; safe from any thread.
+
+        If the loop is not running, the next :meth:`start` returns after one
+        iteration. :meth:`start` may still run some callbacks scheduled
+        before the call.
+        """
+        loop = self.asyncio_loop
+        if self._on_loop_thread(loop):
+            loop.stop()
+            return
+        try:
+            # From another thread the loop may be asleep in select(): wake it.
+            loop.call_soon_threadsafe(loop.stop)
+        except RuntimeError:
+            loop.stop()  # Closed: nothing is running, so nothing to wake.
+
+    @overload
+    def run_sync(self, func: Callable[[], Awaitable[_T]], timeout: float | None = None) -> _T: ...
+    @overload
+    def run_sync(
+        self, func: Callable[[], concurrent.futures.Future[_T]], timeout: float | None = None
+    ) -> _T: ...
+    @overload
+    def run_sync(self, func: Callable[[], None], timeout: float | None = None) -> None: ...
+    @overload
+    def run_sync(
+        self,
+        func: Callable[[], Sequence[Awaitable[_T] | concurrent.futures.Future[_T]]],
+        timeout: float | None = None,
+    ) -> list[_T]: ...
+    @overload
+    def run_sync(
+        self,
+        func: Callable[[], Mapping[_K, Awaitable[_T] | concurrent.futures.Future[_T]]],
+        timeout: float | None = None,
+    ) -> dict[_K, _T]: ...
+    def run_sync(self, func: Callable[[], object], timeout: float | None = None) -> Any:
+        """Start the loop, call *func* on it, run until its result is ready, stop.
+
+        *func* returns ``None`` or any yieldable (a coroutine, a future, a
+        :class:`concurrent.futures.Future`, a list or dict of them...); its
+        outcome is returned, or its exception raised. The type checker sees
+        the result type of *func*: ``run_sync(main)`` with
+        ``async def main() -> int`` is an ``int``.
+
+        With *timeout* (seconds), *func*'s work is cancelled when it expires
+        and :class:`TimeoutError` is raised.
+
+        :raises tornado.gen.BadYieldError: if *func* returns something that
+            is neither ``None`` nor a yieldable.
+        :raises RuntimeError: if the loop is running (``await`` the work
+            instead) or closed, or if :meth:`stop` was called before the
+            result was ready.
+        """
+        loop = self.asyncio_loop
+        if loop.is_closed():
+            raise RuntimeError("run_sync() on a closed IOLoop: create a new IOLoop")
+        if loop.is_running():
+            raise RuntimeError(
+                "run_sync() on an IOLoop that is already running: it would never return; "
+                "await the work (or use add_callback) from code running on the loop instead"
+            )
+        return loop.run_until_complete(_run_sync_main(func, timeout, loop))
+
+    def time(self) -> float:
+        """The loop's clock: :func:`time.time`, as Tornado documents."""
+        return _time()
+
+    # --- callbacks and timeouts
+
+    def _on_loop_thread(self, loop: asyncio.AbstractEventLoop) -> bool:
+        if self._base_loop:
+            thread_id: int | None = getattr(loop, "_thread_id")  # see rule 3
+            return thread_id == _get_ident()
+        return _get_running_loop() is loop
+
+    def add_callback(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+        """Call ``callback(*args, **kwargs)`` on the next loop iteration.
+
+        Safe from any thread (the only IOLoop method that is, besides
+        :meth:`stop` here). On a closed loop the callback is dropped and a
+        debug message is logged to the ``futurebridge`` logger, as the IOLoop
+        contract requires. Exceptions are logged to ``tornado.application``;
+        if the callback returns a coroutine or another yieldable, it is run,
+        and its exception logged the same way.
+        """
+        if kwargs:
+            callback = functools.partial(callback, *args, **kwargs)
+            args = ()
+        loop = self.asyncio_loop
+        if self._base_loop:
+            here: bool = loop._thread_id == _get_ident()  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
+        else:
+            here = _get_running_loop() is loop
+        if here:
+            loop.call_soon(_run_callback, callback, *args)
+            return
+        try:
+            loop.call_soon_threadsafe(_run_callback, callback, *args)
+        except RuntimeError:
+            if not loop.is_closed():
+                raise
+            logger.debug(
+                "futurebridge: add_callback() on a closed IOLoop dropped %r",
+                _describe(callback, args),
+            )
+
+    def add_callback_from_signal(
+        self, callback: Callable[..., object], *args: Any, **kwargs: Any
+    ) -> None:
+        """Call ``callback(*args, **kwargs)`` on the next iteration, from a signal handler.
+
+        .. deprecated:: 0.1
+           As in Tornado 6.4: use :meth:`asyncio.loop.add_signal_handler`.
+        """
+        warnings.warn(
+            "add_callback_from_signal is deprecated: use the asyncio loop's "
+            "add_signal_handler() instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if kwargs:
+            callback = functools.partial(callback, *args, **kwargs)
+            args = ()
+        try:
+            self.asyncio_loop.call_soon_threadsafe(_run_callback, callback, *args)
+        except RuntimeError:
+            if not self.asyncio_loop.is_closed():
+                raise
+            logger.debug(
+                "futurebridge: add_callback_from_signal() on a closed IOLoop dropped %r",
+                _describe(callback, args),
+            )
+
+    def spawn_callback(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+        """Same as :meth:`add_callback` (as in Tornado since 6.0)."""
+        self.add_callback(callback, *args, **kwargs)
+
+    def call_later(
+        self, delay: float, callback: Callable[..., object], *args: Any, **kwargs: Any
+    ) -> object:
+        """Call ``callback(*args, **kwargs)`` after *delay* seconds.
+
+        Returns an opaque handle for :meth:`remove_timeout`. Only from the
+        loop's thread (use :meth:`add_callback` to get there).
+        """
+        if kwargs:
+            callback = functools.partial(callback, *args, **kwargs)
+            args = ()
+        loop = self.asyncio_loop
+        # asyncio's call_later is exactly this; calling call_at saves a frame.
+        return loop.call_at(loop.time() + delay, _run_callback, callback, *args)
+
+    def call_at(
+        self, when: float, callback: Callable[..., object], *args: Any, **kwargs: Any
+    ) -> object:
+        """Call ``callback(*args, **kwargs)`` at *when*, on the :meth:`time` clock.
+
+        Returns an opaque handle for :meth:`remove_timeout`. Only from the
+        loop's thread.
+        """
+        if kwargs:
+            callback = functools.partial(callback, *args, **kwargs)
+            args = ()
+        loop = self.asyncio_loop
+        return loop.call_at(loop.time() + (when - _time()), _run_callback, callback, *args)
+
+    def remove_timeout(self, timeout: object) -> None:
+        """Cancel a timeout; harmless if it already ran or was removed.
+
+        :raises TypeError: if *timeout* is not a handle from this loop's
+            ``call_at``, ``call_later`` or ``add_timeout``.
+        """
+        cancel = getattr(timeout, "cancel", None)
+        if cancel is None:
+            raise TypeError(
+                f"remove_timeout() needs a handle returned by call_at(), call_later() or "
+                f"add_timeout(), got {type(timeout).__name__}"
+            )
+        cancel()
+
+    # --- futures and executors
+
+    def add_future(
+        self,
+        future: Future[_T] | concurrent.futures.Future[_T],
+        callback: Callable[[Future[_T]], None],
+    ) -> None:
+        """Call ``callback(future)`` on this loop once *future* is done.
+
+        *future* is an asyncio (Tornado) future, of this loop or of another
+        one, or a :class:`concurrent.futures.Future`. The callback always runs
+        on this loop's thread, in a later iteration; exceptions are logged
+        as for :meth:`add_callback`.
+
+        :raises TypeError: if *future* is not a future.
+        """
+        loop = self.asyncio_loop
+        if isinstance(future, asyncio.Future):
+            if future.get_loop() is loop:
+                future.add_done_callback(functools.partial(_run_callback, callback))
+                return
+            # A future of another loop (maybe on another thread): bridge it,
+            # so the callback runs here and nothing touches it off its thread.
+            bridged = to_asyncio_future(future, loop=loop)
+            bridged.add_done_callback(lambda _: _run_callback(callback, future))
+            return
+        if isinstance(future, concurrent.futures.Future):  # pyright: ignore[reportUnnecessaryIsInstance]
+            future.add_done_callback(functools.partial(self.add_callback, callback))
+            return
+        raise TypeError(
+            f"add_future() needs an asyncio, Tornado or concurrent.futures Future, got "
+            f"{type(future).__name__}: convert other awaitables with "
+            "futurebridge.to_asyncio_future() first"
+        )
+
+    def run_in_executor(
+        self,
+        executor: concurrent.futures.Executor | None,
+        func: Callable[..., _T],
+        *args: Any,
+    ) -> Future[_T]:
+        """Run ``func(*args)`` in *executor* and return a future of this loop.
+
+        *executor* ``None`` means the default one (see
+        :meth:`set_default_executor`). Use :func:`functools.partial` for
+        keyword arguments.
+        """
+        if executor is None:
+            executor = self._default_executor
+        return self.asyncio_loop.run_in_executor(executor, func, *args)
+
+    def set_default_executor(self, executor: concurrent.futures.Executor) -> None:
+        """Set the executor :meth:`run_in_executor` uses when given ``None``.
+
+        Any :class:`concurrent.futures.Executor` works. A
+        :class:`~concurrent.futures.ThreadPoolExecutor` also becomes the
+        asyncio loop's default (used by :func:`asyncio.to_thread`), which
+        asyncio shuts down when the loop closes.
+        """
+        if isinstance(executor, concurrent.futures.ThreadPoolExecutor):
+            self.asyncio_loop.set_default_executor(executor)
+            self._default_executor = None
+        else:
+            self._default_executor = executor
+
+
+class AsyncIOMainLoop(_BridgeIOLoop):
+    """The IOLoop of the current asyncio event loop.
+
+    That is the loop running on this thread, else the one set with
+    :func:`asyncio.set_event_loop`; if there is neither, a new loop is
+    created and set, without the deprecation warning that an implicit
+    ``asyncio.get_event_loop()`` gives on Python 3.12 and 3.13. The loop is
+    reachable as :attr:`asyncio_loop`.
+
+    Usage, as in Tornado's documentation::
+
+        AsyncIOMainLoop().install()
+        asyncio.get_event_loop().run_forever()
+
+    Closing the IOLoop closes the asyncio loop.
+
+    :raises RuntimeError: if that asyncio loop already has an IOLoop.
+
+    .. versionadded:: 0.1
+    """
+
+    def __new__(cls, *, make_current: bool = True) -> Self:
+        # Tornado's Configurable.__new__ is typed as returning Any; this
+        # signature keeps AsyncIOMainLoop() typed as an AsyncIOMainLoop.
+        instance: Self = super().__new__(cls, make_current=make_current)
+        return instance
+
+    def initialize(self, make_current: bool = True) -> None:
+        """Attach to the current asyncio loop (Tornado's two-step construction)."""
+        loop, created = _thread_loop(create=True)
+        assert loop is not None
+        try:
+            self._setup(loop)
+        except BaseException:
+            if created:
+                asyncio.set_event_loop(None)
+                loop.close()
+            raise
+        super().initialize(make_current=make_current)
+
+    def _make_current(self) -> None:
+        asyncio.set_event_loop(self.asyncio_loop)
+
+
+class AsyncIOLoop(_BridgeIOLoop):
+    """An IOLoop that runs on an asyncio event loop of its own.
+
+    ``AsyncIOLoop()`` creates a new asyncio loop (with the current policy's
+    ``new_event_loop()``); ``AsyncIOLoop(asyncio_loop=loop)`` adopts the
+    given one instead, such as ``uvloop.new_event_loop()``. Either way it is
+    reachable as :attr:`asyncio_loop` and closed by :meth:`close`, so
+    programs that run loops on several threads can give each its own
+    ``AsyncIOLoop``.
+
+    With ``make_current=True`` (the default, as in Tornado), the asyncio loop
+    becomes the creating thread's current event loop until the IOLoop is
+    closed, when the previous one is restored.
+
+    ``IOLoop.configure("futurebridge.AsyncIOLoop")`` makes ``IOLoop()``
+    create this class and ``IOLoop.current()`` create
+    :class:`AsyncIOMainLoop` (see the module documentation).
+
+    :raises RuntimeError: if *asyncio_loop* is closed or already has an IOLoop.
+
+    .. versionadded:: 0.1
+    """
+
+    _is_current: bool
+    _previous: asyncio.AbstractEventLoop | None
+
+    def __new__(
+        cls,
+        *,
+        asyncio_loop: asyncio.AbstractEventLoop | None = None,
+        make_current: bool = True,
+    ) -> Self:
+        # See AsyncIOMainLoop.__new__: keep Configurable's Any out of the type.
+        instance: Self = super().__new__(cls, asyncio_loop=asyncio_loop, make_current=make_current)
+        return instance
+
+    def initialize(
+        self, make_current: bool = True, *, asyncio_loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
+        """Create or adopt the asyncio loop (Tornado's two-step construction)."""
+        self._is_current = False
+        self._previous = None
+        created = asyncio_loop is None
+        loop = asyncio.new_event_loop() if asyncio_loop is None else asyncio_loop
+        try:
+            self._setup(loop)
+        except BaseException:
+            if created:
+                loop.close()
+            raise
+        try:
+            super().initialize(make_current=make_current)
+        except BaseException:
+            self._unregister()
+            if created:
+                loop.close()
+            raise
+
+    def _make_current(self) -> None:
+        if not self._is_current:
+            self._previous = _set_event_loop()
+            self._is_current = True
+        asyncio.set_event_loop(self.asyncio_loop)
+
+    def _clear_current_hook(self) -> None:
+        if not self._is_current:
+            return
+        self._is_current = False
+        previous, self._previous = self._previous, None
+        # Only undo our own doing: another thread, or a later
+        # set_event_loop(), may have changed what is current since.
+        if _set_event_loop() is self.asyncio_loop:
+            if previous is not None and previous.is_closed():
+                previous = None
+            asyncio.set_event_loop(previous)
+
+
+# --- run_sync -----------------------------------------------------------------------------
+
+
+async def _run_sync_main(
+    func: Callable[[], object], limit: float | None, loop: asyncio.AbstractEventLoop
+) -> Any:
+    result: Any = func()
+    if result is None:
+        return None
+    awaitable: Awaitable[Any]
+    # A coroutine is awaited in place: no task of its own, which is what
+    # keeps run_sync() close to run_until_complete() in cost.
+    if type(result) is _CoroutineType:
+        awaitable = cast("Awaitable[Any]", result)
+    else:
+        try:
+            awaitable = to_asyncio_future(cast("Awaitable[Any]", result), loop=loop)
+        except TypeError as exc:
+            raise tornado.gen.BadYieldError(
+                f"run_sync(): {func!r} returned {result!r}, which is neither None nor a "
+                f"yieldable ({exc})"
+            ) from exc
+    if limit is None:
+        return await awaitable
+    scope = asyncio.timeout(limit)
+    try:
+        async with scope:
+            return await awaitable
+    except TimeoutError:
+        if scope.expired():
+            raise TimeoutError(f"Operation timed out after {limit} seconds") from None
+        raise
+
+
+# --- the patch of IOLoop.configure and IOLoop.current -------------------------------------
+
+_PATCH_MARK = "__futurebridge_patch__"
+
+
+def _ours_configured() -> bool:
+    return issubclass(IOLoop.configured_class(), _BridgeIOLoop)
+
+
+def _install_patch() -> None:
+    configure_attr: Any = IOLoop.__dict__["configure"]
+    current_attr: Any = IOLoop.__dict__["current"]
+    tornado_configure: Callable[..., None] = configure_attr.__func__
+    tornado_current: Callable[[bool], IOLoop | None] = current_attr.__func__
+    if getattr(tornado_configure, _PATCH_MARK, False):
+        return  # Already installed (a reload of this module, say).
+    configurable_configure: Callable[..., None] = Configurable.__dict__["configure"].__func__
+
+    def configure(
+        cls: type[IOLoop], /, impl: str | type[Configurable] | None, **kwargs: Any
+    ) -> None:
+        if isinstance(impl, str):
+            impl = cast("type[Configurable]", import_object(impl))
+        if isinstance(impl, type) and issubclass(impl, _BridgeIOLoop):
+            # Tornado's own storage, minus its BaseAsyncIOLoop-only check.
+            configurable_configure(cls, impl, **kwargs)
+        else:
+            tornado_configure(cls, impl, **kwargs)
+
+    def current(instance: bool = True) -> IOLoop | None:
+        loop = _get_running_loop()
+        registry = IOLoop._ioloop_for_asyncio  # pyright: ignore[reportPrivateUsage]
+        if loop is not None:
+            found = registry.get(loop)
+            if found is not None:
+                return found
+        if not _ours_configured():
+            return tornado_current(instance)
+        loop, _ = _thread_loop(create=instance)
+        if loop is None:
+            return None
+        found = registry.get(loop)
+        if found is None and instance:
+            found = AsyncIOMainLoop()
+        return found
+
+    functools.update_wrapper(configure, tornado_configure)
+    functools.update_wrapper(current, tornado_current)
+    setattr(configure, _PATCH_MARK, True)
+    setattr(current, _PATCH_MARK, True)
+    configure.__doc__ = (
+        f"{tornado_configure.__doc__}\n\n(futurebridge: also accepts futurebridge's loops.)"
+    )
+    current.__doc__ = (
+        f"{tornado_current.__doc__}\n\n(futurebridge: creates futurebridge's "
+        "AsyncIOMainLoop while a futurebridge class is configured.)"
+    )
+    # setattr: type checkers rightly refuse assignments to methods.
+    setattr(IOLoop, "configure", classmethod(configure))  # noqa: B010
+    setattr(IOLoop, "current", staticmethod(current))  # noqa: B010
+
+
+_install_patch()
