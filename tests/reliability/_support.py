@@ -1,0 +1,222 @@
+"""Shared plumbing for the reliability suites: loops on threads, a seeded random
+source whose seed is reported on failure, resource snapshots (threads, file
+descriptors) and a ledger that proves every outcome ended exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvloop
+
+#: Set FUTUREBRIDGE_SOAK=1 for long manual runs (much larger sizes, same checks).
+SOAK = os.environ.get("FUTUREBRIDGE_SOAK", "") not in ("", "0")
+
+
+def soak(default: int, soak_value: int) -> int:
+    """The bounded size for the default run, or the soak size."""
+    return soak_value if SOAK else default
+
+
+def seeded_random(name: str) -> tuple[random.Random, int]:
+    """A random source seeded from FUTUREBRIDGE_SEED if set, else at random.
+
+    Tests put the seed in every assertion message, so a failure can be
+    replayed with ``FUTUREBRIDGE_SEED=<seed>``.
+    """
+    env = os.environ.get("FUTUREBRIDGE_SEED")
+    seed = int(env) if env else random.SystemRandom().randrange(2**32)
+    print(f"{name}: FUTUREBRIDGE_SEED={seed}")
+    return random.Random(seed), seed
+
+
+class PlainLoopThread:
+    """A plain asyncio (or uvloop) loop running forever on its own thread.
+
+    This is the "other loop" built from asyncio alone, so the suites do not
+    depend on futurebridge's own LoopThread to test the converters.
+    """
+
+    def __init__(self, factory: Callable[[], asyncio.AbstractEventLoop], name: str) -> None:
+        self.loop = factory()
+        self._started = threading.Event()
+        self.thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self.thread.start()
+        self._started.wait()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(self._started.set)
+        try:
+            self.loop.run_forever()
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            self.loop.run_until_complete(self.loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            self.loop.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the loop, join its thread (which closes the loop)."""
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise AssertionError(f"{self.thread.name} did not stop")
+
+
+def open_fds() -> set[str]:
+    """The process's open file descriptors, by number (Linux /proc)."""
+    return set(os.listdir("/proc/self/fd"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Resources:
+    threads: frozenset[str]
+    fds: frozenset[str]
+
+    @staticmethod
+    def now() -> Resources:
+        return Resources(
+            threads=frozenset(f"{t.name}#{t.ident}" for t in threading.enumerate() if t.is_alive()),
+            fds=frozenset(open_fds()),
+        )
+
+    def leaked_since(self, before: Resources) -> str:
+        """A description of threads and fds alive now and not before ("" if none)."""
+        problems = []
+        if extra := self.threads - before.threads:
+            problems.append(f"threads left over: {sorted(extra)}")
+        if extra := self.fds - before.fds:
+            targets = []
+            for fd in sorted(extra):
+                try:
+                    targets.append(f"{fd}->{os.readlink(f'/proc/self/fd/{fd}')}")
+                except OSError:
+                    targets.append(fd)
+            problems.append(f"file descriptors left over: {targets}")
+        return "; ".join(problems)
+
+
+def baseline() -> Resources:
+    """Resources before a test, after the process-wide one-time allocations
+    (uvloop opens a pair of descriptors on its first loop and keeps them)."""
+    for factory in (asyncio.new_event_loop, uvloop.new_event_loop):
+        factory().close()
+    return Resources.now()
+
+
+def assert_no_leaks(before: Resources, settle: float = 5.0) -> None:
+    """Threads may take a moment to finish after join() returns elsewhere: poll."""
+    import time
+
+    deadline = time.monotonic() + settle
+    while True:
+        leaked = Resources.now().leaked_since(before)
+        if not leaked:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(leaked)
+        time.sleep(0.01)
+
+
+class Boom(Exception):
+    """The exception user code raises; ``tag`` identifies the operation."""
+
+    def __init__(self, tag: int) -> None:
+        super().__init__(tag)
+        self.tag = tag
+
+
+class LogCapture(logging.Handler):
+    """Records every log record carrying an exception, on the given loggers,
+    down to DEBUG, so a dropped outcome can be told from a lost one."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self._lock_records = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._lock_records:
+            self.records.append(record)
+
+    def exceptions(self) -> list[BaseException]:
+        with self._lock_records:
+            return [r.exc_info[1] for r in self.records if r.exc_info and r.exc_info[1]]
+
+
+@contextmanager
+def capture_logs(*names: str) -> Iterator[LogCapture]:
+    """Capture the records of *names* here only: they do not propagate to
+    pytest's own capture, which would keep every traceback (and the frames
+    and futures it holds) alive until the end of the test."""
+    capture = LogCapture()
+    saved: list[tuple[logging.Logger, int, bool]] = []
+    for name in names:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        logger.addHandler(capture)
+    try:
+        yield capture
+    finally:
+        for logger, level, propagate in saved:
+            logger.removeHandler(capture)
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+
+class Ledger:
+    """Thread-safe accounting of user code: each piece starts at most once and
+    ends exactly once; each waiter records exactly one outcome."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.started: Counter[int] = Counter()
+        self.ended: Counter[int] = Counter()
+        self.raised: dict[int, Boom] = {}
+        self.outcomes: dict[int, list[Any]] = {}
+
+    def start(self, tag: int) -> None:
+        with self._lock:
+            self.started[tag] += 1
+
+    def end(self, tag: int) -> None:
+        with self._lock:
+            self.ended[tag] += 1
+
+    def boom(self, tag: int) -> Boom:
+        exc = Boom(tag)
+        with self._lock:
+            self.raised[tag] = exc
+        return exc
+
+    def record(self, op: int, outcome: Any) -> None:
+        with self._lock:
+            self.outcomes.setdefault(op, []).append(outcome)
+
+    def unfinished(self) -> list[int]:
+        with self._lock:
+            return [t for t, n in self.started.items() if self.ended[t] != n]
+
+    def check_started_and_ended_once(self) -> list[str]:
+        with self._lock:
+            problems = [f"#{t} started {n} times" for t, n in self.started.items() if n > 1]
+            problems += [
+                f"#{t} ended {self.ended[t]} times after {n} starts"
+                for t, n in self.started.items()
+                if self.ended[t] != n
+            ]
+            problems += [
+                f"#{t} ended without starting" for t in self.ended if t not in self.started
+            ]
+        return problems
