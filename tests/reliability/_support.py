@@ -11,9 +11,9 @@ import os
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import uvloop
 
@@ -70,6 +70,47 @@ class PlainLoopThread:
         self.thread.join(timeout)
         if self.thread.is_alive():
             raise AssertionError(f"{self.thread.name} did not stop")
+
+
+class Worker(Protocol):
+    """A loop on its own thread, as the suites use it."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    def launch(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Awaitable[Any]:
+        """From another loop: run ``fn(*args)`` on this loop, await its outcome."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+class PlainWorker(PlainLoopThread):
+    def launch(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Awaitable[Any]:
+        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(fn(*args), self.loop))
+
+
+class LoopThreadWorker:
+    """futurebridge's LoopThread; calls go through its own ``call()``."""
+
+    def __init__(self, factory: Callable[[], asyncio.AbstractEventLoop], name: str) -> None:
+        from futurebridge import LoopThread
+
+        self.loop_thread = LoopThread(loop_factory=factory, name=name)
+        self.loop_thread.start()
+        self.loop = self.loop_thread.asyncio_loop
+
+    def launch(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Awaitable[Any]:
+        return self.loop_thread.call(fn, *args)
+
+    def stop(self) -> None:
+        self.loop_thread.close()
+
+
+WORKER_KINDS: dict[str, Callable[[Callable[[], asyncio.AbstractEventLoop], str], Worker]] = {
+    "plain": PlainWorker,
+    "LoopThread": LoopThreadWorker,
+}
 
 
 def open_fds() -> set[str]:

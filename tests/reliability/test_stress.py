@@ -45,9 +45,10 @@ import uvloop
 from futurebridge import _convert, to_asyncio_future, to_tornado_future
 
 from ._support import (
+    WORKER_KINDS,
     Boom,
     Ledger,
-    PlainLoopThread,
+    Worker,
     assert_no_leaks,
     baseline,
     capture_logs,
@@ -256,11 +257,9 @@ class Round:
     def __init__(
         self,
         loops: list[asyncio.AbstractEventLoop],
-        threads: list[int],
         executor: concurrent.futures.ThreadPoolExecutor,
     ) -> None:
         self.loops = loops
-        self.threads = threads
         self.executor = executor
         self.ledger = Ledger()
         self.pool_futures: list[concurrent.futures.Future[int]] = []
@@ -411,23 +410,23 @@ async def _other_tasks() -> list[str]:
     return [repr(t) for t in asyncio.all_tasks() if t is not current]
 
 
-async def _tasks_left(loops: list[asyncio.AbstractEventLoop]) -> list[str]:
+async def _tasks_left(workers: list[Worker]) -> list[str]:
     left = await _other_tasks()
-    for loop in loops[1:]:
-        left += await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_other_tasks(), loop))
+    for worker in workers:
+        left += await worker.launch(_other_tasks)
     return left
 
 
 async def run_round(
     planner: Planner,
-    loops: list[asyncio.AbstractEventLoop],
-    threads: list[int],
+    workers: list[Worker],
     executor: concurrent.futures.ThreadPoolExecutor,
     n_ops: int,
     seed: int,
 ) -> int:
     """One round of *n_ops* concurrent operations; returns the nodes checked."""
-    rnd = Round(loops, threads, executor)
+    loops = [asyncio.get_running_loop(), *(w.loop for w in workers)]
+    rnd = Round(loops, executor)
     ops = [planner.op() for _ in range(n_ops)]
     with capture_logs("futurebridge", "tornado.application") as logs:
         waiters: list[Any] = []
@@ -443,16 +442,16 @@ async def run_round(
                 )
         await asyncio.gather(*waiters)
         deadline = time.monotonic() + 30
-        while not rnd.quiet() or await _tasks_left(loops):
+        while not rnd.quiet() or await _tasks_left(workers):
             if time.monotonic() > deadline:
                 raise AssertionError(
                     f"seed {seed}: the round does not settle: unfinished "
-                    f"{rnd.ledger.unfinished()}, tasks {await _tasks_left(loops)}"
+                    f"{rnd.ledger.unfinished()}, tasks {await _tasks_left(workers)}"
                 )
             await asyncio.sleep(0.005)
         # Let the last done callbacks (deliveries, drop logs) run everywhere.
-        for loop in loops[1:]:
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop))
+        for worker in workers:
+            await worker.launch(asyncio.sleep, 0)
         await asyncio.sleep(0)
         logged = logs.exceptions()
     nodes = rnd.check_outcomes(ops, logged)
@@ -477,13 +476,16 @@ MEMORY_BYTES_PER_OP = 16
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_stress_every_kind_across_loops(run: Run) -> None:
+@pytest.mark.parametrize("worker_kind", sorted(WORKER_KINDS))
+def test_stress_every_kind_across_loops(run: Run, worker_kind: str) -> None:
+    """*worker_kind*: the loops on threads are plain asyncio/uvloop loops
+    driven with run_coroutine_threadsafe, or futurebridge LoopThreads driven
+    with their own call()."""
     rng, seed = seeded_random("stress")
     before = baseline()
+    make_worker = WORKER_KINDS[worker_kind]
     workers = [
-        PlainLoopThread(
-            asyncio.new_event_loop if i % 2 else uvloop.new_event_loop, f"stress-loop-{i}"
-        )
+        make_worker(asyncio.new_event_loop if i % 2 else uvloop.new_event_loop, f"stress-{i}")
         for i in range(soak(4, 8))
     ]
     executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="stress-pool")
@@ -493,11 +495,9 @@ def test_stress_every_kind_across_loops(run: Run) -> None:
     alive: list[tuple[int, int]] = []
 
     async def main() -> None:
-        loops = [asyncio.get_running_loop(), *(w.loop for w in workers)]
-        threads = [threading.get_ident(), *(w.thread.ident or 0 for w in workers)]
-        planner = Planner(rng, len(loops))
+        planner = Planner(rng, len(workers) + 1)
         for index in range(rounds):
-            totals.append(await run_round(planner, loops, threads, executor, n_ops, seed))
+            totals.append(await run_round(planner, workers, executor, n_ops, seed))
             gc.collect()
             alive.append(_live_objects())
             if index == 0:
