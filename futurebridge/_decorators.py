@@ -517,7 +517,7 @@ def _convert_result(result: object, func: Callable[..., Any], decorator: str) ->
         _handler_for(result)
     except TypeError:
         raise TypeError(
-            f"{_describe(func)}(), decorated with @{decorator}, returned a "
+            f"{_describe(func)}(), decorated with @{decorator}, returned a value of type "
             f"{_type_name(result)}, which is not a yieldable: {_RETURN_RULE}"
         ) from None
     return _to_asyncio_future(result)

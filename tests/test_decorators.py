@@ -1,0 +1,959 @@
+"""@as_asyncio and @as_tornado: every kind of function, every outcome,
+cancellation, contextvars, metadata and misuse, on asyncio and uvloop."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import concurrent.futures
+import contextvars
+import functools
+import gc
+import inspect
+import logging
+import threading
+import traceback
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any
+
+import pytest
+import tornado.gen
+from tornado.concurrent import Future as TornadoFuture
+from tornado.ioloop import IOLoop
+
+from futurebridge import as_asyncio, as_tornado
+
+Run = Callable[[Coroutine[Any, Any, Any]], Any]
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+# Typed as Any: Tornado declares gen.moment as Future[Any], which it is not.
+moment: Any = getattr(tornado.gen, "moment")
+
+
+class Boom(Exception):
+    pass
+
+
+def _raise_boom() -> None:
+    raise Boom("boom")
+
+
+async def _double(x: int) -> int:
+    await asyncio.sleep(0)
+    return 2 * x
+
+
+def _done(value: Any) -> asyncio.Future[Any]:
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    future.set_result(value)
+    return future
+
+
+async def _ticks(n: int) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+# --- as_asyncio: what it accepts ------------------------------------------------
+
+
+@as_asyncio
+def legacy_add(x: int) -> Generator[Any, Any, int]:
+    """Add one, the legacy way."""
+    a = yield _done(x)
+    b = yield tornado.gen.moment
+    c = yield None
+    assert b is None
+    assert c is None
+    return a + 1
+
+
+@as_asyncio
+def legacy_gen_return(x: int) -> Generator[Any, Any, int]:
+    yield moment
+    raise tornado.gen.Return(x * 10)
+
+
+@as_asyncio
+def legacy_aggregates() -> Generator[Any, Any, Any]:
+    listed = yield [_double(1), _done(5), None]
+    keyed = yield {"a": _double(2), "b": tornado.gen.sleep(0)}
+    multi = yield tornado.gen.multi([_double(3), _double(4)])
+    return listed, keyed, multi
+
+
+def test_legacy_generator_sends_results_back(run: Run) -> None:
+    async def main() -> None:
+        assert await legacy_add(1) == 2
+        assert await legacy_gen_return(2) == 20
+        assert await legacy_aggregates() == ([2, 5, None], {"a": 4, "b": None}, [6, 8])
+
+    run(main())
+
+
+def test_every_yieldable_kind_a_function_may_return(run: Run) -> None:
+    from twisted.internet.defer import Deferred
+
+    @tornado.gen.coroutine
+    def old(x: int) -> Generator[Any, Any, int]:
+        yield moment
+        return x + 100
+
+    executor = concurrent.futures.ThreadPoolExecutor(1)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        deferred: Deferred[str] = Deferred()
+        loop.call_soon(deferred.callback, "deferred")
+        kinds: list[tuple[Callable[[], Any], Any]] = [
+            (lambda: old(1), 101),
+            (lambda: _done("tornado future"), "tornado future"),
+            (lambda: executor.submit(lambda: "from a thread"), "from a thread"),
+            (lambda: deferred, "deferred"),
+            (lambda: [_double(1), _done(2)], [2, 2]),
+            (lambda: {"k": _double(3)}, {"k": 6}),
+            (lambda: None, None),
+            (lambda: _double(5), 10),
+            (lambda: tornado.gen.sleep(0), None),
+        ]
+        for make, expected in kinds:
+            assert await as_asyncio(make)() == expected
+
+    try:
+        run(main())
+    finally:
+        executor.shutdown()
+
+
+def test_result_is_a_coroutine_function_for_every_kind() -> None:
+    async def native() -> int:
+        return 1
+
+    def generator() -> Generator[Any, Any, int]:
+        yield None
+        return 1
+
+    def plain() -> asyncio.Future[int]:
+        raise AssertionError("not called")
+
+    kinds: list[Callable[..., Any]] = [
+        native,
+        generator,
+        plain,
+        tornado.gen.coroutine(generator),
+        functools.partial(native),
+        functools.partial(generator),
+        as_asyncio(native),
+    ]
+    for fn in kinds:
+        wrapped = as_asyncio(fn)
+        assert inspect.iscoroutinefunction(wrapped), fn
+
+
+@pytest.mark.asyncio
+async def test_result_is_accepted_by_create_task_and_run_sync() -> None:
+    assert await asyncio.create_task(legacy_add(4)) == 5
+    assert await asyncio.ensure_future(legacy_gen_return(1)) == 10
+
+
+def test_ioloop_run_sync_accepts_the_result() -> None:
+    io_loop = IOLoop(make_current=False)
+    try:
+        assert io_loop.run_sync(functools.partial(legacy_add, 9)) == 10
+    finally:
+        io_loop.close()
+
+
+def test_async_def_is_called_exactly_as_before(run: Run) -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    async def native(x: int, *args: int, y: int = 2, **kwargs: int) -> int:
+        calls.append((x, args, y, kwargs))
+        await asyncio.sleep(0)
+        return x + y
+
+    wrapped = as_asyncio(native)
+
+    async def main() -> None:
+        assert await wrapped(1) == 3
+        assert await wrapped(1, 5, 6, y=3, z=4) == 4
+        assert calls == [(1, (), 2, {}), (1, (5, 6), 3, {"z": 4})]
+
+    run(main())
+    assert wrapped is not native
+    assert wrapped.__wrapped__ is native  # type: ignore[attr-defined]
+
+
+# --- as_asyncio: outcomes -------------------------------------------------------
+
+
+def test_exception_at_a_yield_is_thrown_back_in(run: Run) -> None:
+    @as_asyncio
+    def catches() -> Generator[Any, Any, str]:
+        try:
+            yield _double_then_fail()
+        except Boom as exc:
+            caught = str(exc)
+        again = yield _done("after")
+        return f"{caught} {again}"
+
+    async def _double_then_fail() -> None:
+        await asyncio.sleep(0)
+        _raise_boom()
+
+    async def main() -> None:
+        assert await catches() == "boom after"
+
+    run(main())
+
+
+def test_exception_escapes_with_its_traceback(run: Run) -> None:
+    @as_asyncio
+    def fails() -> Generator[Any, Any, None]:
+        yield moment
+        _raise_boom()
+
+    async def main() -> None:
+        with pytest.raises(Boom) as info:
+            await fails()
+        names = [frame.name for frame in traceback.extract_tb(info.value.__traceback__)]
+        assert names[-2:] == ["fails", "_raise_boom"]
+
+    run(main())
+
+
+def test_bad_yield_is_thrown_in_as_type_error(run: Run) -> None:
+    @as_asyncio
+    def bad_then_recovers() -> Generator[Any, Any, str]:
+        try:
+            yield 42
+        except TypeError as exc:
+            return str(exc)
+        return "not reached"
+
+    async def main() -> None:
+        message = await bad_then_recovers()
+        assert "cannot convert a int" in message
+
+    run(main())
+
+
+def test_done_future_needs_no_loop_round_trip(run: Run) -> None:
+    @as_asyncio
+    def many_done() -> Generator[Any, Any, int]:
+        total = 0
+        for i in range(100):
+            total += yield _done(i)
+        return total
+
+    async def main() -> None:
+        ran: list[bool] = []
+        asyncio.get_running_loop().call_soon(ran.append, True)
+        assert await many_done() == sum(range(100))
+        # The loop never got control: the callback scheduled first has not run.
+        assert ran == []
+
+    run(main())
+
+
+def test_plain_value_is_a_type_error_naming_its_type(run: Run) -> None:
+    def returns_int() -> Any:
+        return 3
+
+    wrapped = as_asyncio(returns_int)
+
+    async def main() -> None:
+        with pytest.raises(
+            TypeError,
+            match=r"returns_int\(\).*returned a value of type int, which is not a yieldable",
+        ):
+            await wrapped()
+
+    run(main())
+
+
+# --- as_asyncio: cancellation ---------------------------------------------------
+
+
+def test_cancel_throws_into_generator_and_cancels_its_future(run: Run) -> None:
+    events: list[str] = []
+    gate: list[asyncio.Future[None]] = []
+
+    @as_asyncio
+    def waits() -> Generator[Any, Any, None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        gate.append(future)
+        try:
+            yield future
+            events.append("resumed")
+        except asyncio.CancelledError:
+            events.append("cancelled at yield")
+            raise
+        finally:
+            events.append("finally")
+
+    async def main() -> None:
+        task = asyncio.ensure_future(waits())
+        await _ticks(2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert gate[0].cancelled()
+        assert events == ["cancelled at yield", "finally"]
+
+    run(main())
+
+
+def test_generator_may_handle_cancellation_and_go_on(run: Run) -> None:
+    @as_asyncio
+    def stubborn() -> Generator[Any, Any, str]:
+        try:
+            yield tornado.gen.sleep(3600)
+        except asyncio.CancelledError:
+            value = yield _double(21)
+            return f"cleaned up, {value}"
+        return "not reached"
+
+    async def main() -> None:
+        task = asyncio.ensure_future(stubborn())
+        await _ticks(2)
+        task.cancel()
+        assert await task == "cleaned up, 42"
+
+    run(main())
+
+
+def test_tornado_gen_coroutine_keeps_running_where_we_stop(run: Run) -> None:
+    """Tornado issues 2990 and 3537: a cancelled gen.coroutine runs on."""
+
+    def body(events: list[str], gate: asyncio.Future[None]) -> Generator[Any, Any, None]:
+        try:
+            yield gate
+            events.append("resumed after cancel")
+        finally:
+            events.append("finally")
+
+    async def cancel_then_release(
+        decorator: Callable[..., Callable[..., Any]],
+    ) -> list[str]:
+        events: list[str] = []
+        gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        decorated = decorator(body)
+
+        async def waiter() -> None:
+            await decorated(events, gate)
+
+        task = asyncio.ensure_future(waiter())
+        await _ticks(2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        if not gate.done():
+            gate.set_result(None)
+        await _ticks(3)
+        return events
+
+    async def main() -> None:
+        tornado_events = await cancel_then_release(tornado.gen.coroutine)
+        # Tornado: only the outer future was cancelled; the generator was never
+        # told, and ran on past its yield once what it waited for was done.
+        assert tornado_events == ["resumed after cancel", "finally"]
+        ours = await cancel_then_release(as_asyncio)
+        assert ours == ["finally"]
+
+    run(main())
+
+
+def test_cancel_cancels_returned_tornado_future(run: Run) -> None:
+    futures: list[asyncio.Future[int]] = []
+
+    def returns_future() -> asyncio.Future[int]:
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        futures.append(future)
+        return future
+
+    async def main() -> None:
+        task = asyncio.ensure_future(as_asyncio(returns_future)())
+        await _ticks(2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert futures[0].cancelled()
+
+    run(main())
+
+
+def test_cancel_cancels_unstarted_concurrent_future(run: Run) -> None:
+    release = threading.Event()
+    executor = concurrent.futures.ThreadPoolExecutor(1)
+    blocker = executor.submit(release.wait)
+    queued: list[concurrent.futures.Future[str]] = []
+
+    @as_asyncio
+    def legacy() -> Generator[Any, Any, str]:
+        future = executor.submit(lambda: "ran")
+        queued.append(future)
+        result = yield future
+        return result
+
+    async def main() -> None:
+        task = asyncio.ensure_future(legacy())
+        await _ticks(2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert queued[0].cancelled()
+
+    try:
+        run(main())
+    finally:
+        release.set()
+        blocker.result()
+        executor.shutdown()
+
+
+def test_closing_the_coroutine_closes_the_generator(run: Run) -> None:
+    events: list[str] = []
+
+    @as_asyncio
+    def waits() -> Generator[Any, Any, None]:
+        try:
+            yield tornado.gen.sleep(3600)
+        finally:
+            events.append("closed")
+
+    async def main() -> None:
+        coro = waits()
+        # Start it by hand, then close it as the garbage collector would.
+        future = coro.send(None)
+        coro.close()
+        assert events == ["closed"]
+        future.cancel()
+
+    run(main())
+
+
+# --- as_asyncio: contextvars ----------------------------------------------------
+
+
+def test_generator_runs_in_a_copy_of_the_callers_context(run: Run) -> None:
+    seen: list[str] = []
+
+    async def child() -> str:
+        return request_id.get()
+
+    @as_asyncio
+    def legacy() -> Generator[Any, Any, str]:
+        seen.append(request_id.get())
+        request_id.set("inside")
+        yield moment
+        seen.append(request_id.get())
+        from_child = yield child()
+        return from_child
+
+    async def main() -> None:
+        request_id.set("caller")
+        assert await legacy() == "inside"
+        assert seen == ["caller", "inside"]
+        assert request_id.get() == "caller"
+
+    run(main())
+
+
+def test_plain_function_runs_in_a_copy_of_the_callers_context(run: Run) -> None:
+    def plain() -> asyncio.Future[str]:
+        value = request_id.get()
+        request_id.set("inside")
+        return _done(value)
+
+    async def main() -> None:
+        request_id.set("caller")
+        assert await as_asyncio(plain)() == "caller"
+        assert request_id.get() == "caller"
+
+    run(main())
+
+
+def test_async_def_shares_the_awaiting_tasks_context_like_any_await(run: Run) -> None:
+    async def sets() -> None:
+        request_id.set("inside")
+
+    async def main() -> None:
+        request_id.set("caller")
+        await sets()
+        plain_result = request_id.get()
+        request_id.set("caller")
+        await as_asyncio(sets)()
+        assert request_id.get() == plain_result == "inside"
+
+    run(main())
+
+
+# --- as_tornado ---------------------------------------------------------------------
+
+
+def test_as_tornado_starts_at_once_up_to_the_first_suspension(run: Run) -> None:
+    events: list[str] = []
+
+    @as_tornado
+    async def work(x: int) -> int:
+        events.append("started")
+        await asyncio.sleep(0)
+        events.append("resumed")
+        return x * 2
+
+    async def main() -> None:
+        future = work(21)
+        assert isinstance(future, TornadoFuture)
+        assert events == ["started"]
+        assert not future.done()
+        assert await future == 42
+        assert events == ["started", "resumed"]
+
+    run(main())
+
+
+def test_as_tornado_is_done_at_once_without_a_suspension(run: Run) -> None:
+    @as_tornado
+    async def quick(x: int) -> int:
+        return x + 1
+
+    async def main() -> None:
+        future = quick(1)
+        assert future.done()
+        assert future.result() == 2
+
+    run(main())
+
+
+def test_as_tornado_current_task_is_its_own_from_the_first_step(run: Run) -> None:
+    tasks: list[asyncio.Task[Any] | None] = []
+
+    @as_tornado
+    async def work() -> str:
+        tasks.append(asyncio.current_task())
+        # asyncio.timeout() needs the current task, and must not cancel the caller's.
+        async with asyncio.timeout(3600):
+            await asyncio.sleep(0)
+        tasks.append(asyncio.current_task())
+        return "ok"
+
+    async def main() -> None:
+        caller = asyncio.current_task()
+        future = work()
+        assert asyncio.current_task() is caller
+        assert tasks == [future]
+        assert await future == "ok"
+        assert tasks == [future, future]
+
+    run(main())
+
+
+def test_as_tornado_from_legacy_code(run: Run) -> None:
+    @as_tornado
+    async def work(x: int) -> int:
+        await asyncio.sleep(0)
+        return x * 2
+
+    @tornado.gen.coroutine
+    def legacy() -> Generator[Any, Any, int]:
+        value = yield work(5)
+        return value
+
+    async def main() -> None:
+        assert await legacy() == 10
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        IOLoop.current().add_future(work(7), lambda f: done.set_result(f.result()))
+        assert await done == 14
+        assert await work(8) == 16
+
+    run(main())
+
+
+def test_as_tornado_every_kind(run: Run) -> None:
+    def bare(x: int) -> Generator[Any, Any, int]:
+        value = yield _double(x)
+        return value + 1
+
+    legacy = as_tornado(bare)
+
+    def returns_future() -> asyncio.Future[str]:
+        return _done("as is")
+
+    async def main() -> None:
+        assert await legacy(2) == 5
+        assert await as_tornado(as_asyncio(bare))(3) == 7
+        inner = _done("x")
+        assert as_tornado(lambda: inner)() is inner
+        assert await as_tornado(returns_future)() == "as is"
+        assert await as_tornado(lambda: [_double(1), None])() == [2, None]
+        assert await as_tornado(lambda: None)() is None
+
+    run(main())
+
+
+def test_as_tornado_cancel_cancels_the_coroutine(run: Run) -> None:
+    events: list[str] = []
+
+    @as_tornado
+    async def waits() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            events.append("cancelled")
+            raise
+
+    async def main() -> None:
+        # Cancelled before the loop ever ran the task, and after.
+        for ticks in (0, 2):
+            future = waits()
+            await _ticks(ticks)
+            future.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await future
+        assert events == ["cancelled", "cancelled"]
+
+    run(main())
+
+
+def test_as_tornado_cancel_before_first_step_cancels_awaited_future(run: Run) -> None:
+    inner: list[asyncio.Future[None]] = []
+
+    @as_tornado
+    async def waits() -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        inner.append(future)
+        await future
+
+    async def main() -> None:
+        future = waits()
+        future.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await future
+        assert inner[0].cancelled()
+
+    run(main())
+
+
+def test_as_tornado_exception_keeps_its_traceback(run: Run) -> None:
+    @as_tornado
+    async def fails_at_once() -> None:
+        _raise_boom()
+
+    @as_tornado
+    async def fails_later() -> None:
+        await asyncio.sleep(0)
+        _raise_boom()
+
+    @as_tornado
+    def plain_fails() -> asyncio.Future[None]:
+        _raise_boom()
+        raise AssertionError("not reached")
+
+    async def main() -> None:
+        for fn, name in (
+            (fails_at_once, "fails_at_once"),
+            (fails_later, "fails_later"),
+            (plain_fails, "plain_fails"),
+        ):
+            future = fn()
+            with pytest.raises(Boom) as info:
+                await future
+            names = [frame.name for frame in traceback.extract_tb(info.value.__traceback__)]
+            assert names[-2:] == [name, "_raise_boom"]
+
+    run(main())
+
+
+@pytest.mark.asyncio_errors_expected
+def test_as_tornado_unretrieved_exception_is_logged_once(
+    run: Run, caplog: pytest.LogCaptureFixture
+) -> None:
+    @as_tornado
+    async def fails_at_once() -> None:
+        _raise_boom()
+
+    @as_tornado
+    async def fails_later() -> None:
+        await asyncio.sleep(0)
+        _raise_boom()
+
+    async def main() -> None:
+        fails_at_once()
+        fails_later()
+        await _ticks(3)
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        run(main())
+        gc.collect()
+    logged = [r for r in caplog.records if r.name == "asyncio"]
+    assert len(logged) == 2
+    for record in logged:
+        assert "exception was never retrieved" in record.getMessage()
+        assert record.exc_info is not None
+        assert isinstance(record.exc_info[1], Boom)
+
+
+def test_as_tornado_runs_in_a_copy_of_the_callers_context(run: Run) -> None:
+    @as_tornado
+    async def work() -> str:
+        seen = request_id.get()
+        request_id.set("inside")
+        await asyncio.sleep(0)
+        return f"{seen} {request_id.get()}"
+
+    async def main() -> None:
+        request_id.set("caller")
+        assert await work() == "caller inside"
+        assert request_id.get() == "caller"
+
+    run(main())
+
+
+def test_as_tornado_needs_a_running_loop() -> None:
+    @as_tornado
+    async def work() -> None:
+        raise AssertionError("not called")
+
+    with pytest.raises(RuntimeError, match=r"work\(\).*no running event loop.*run_sync"):
+        work()
+
+
+def test_as_tornado_plain_value_is_a_type_error_at_call_time(run: Run) -> None:
+    def returns_str() -> Any:
+        return "text"
+
+    wrapped = as_tornado(returns_str)
+
+    async def main() -> None:
+        with pytest.raises(
+            TypeError,
+            match=r"returns_str\(\).*returned a value of type str, which is not a yieldable",
+        ):
+            wrapped()
+
+    run(main())
+
+
+# --- both: decoration, methods, metadata --------------------------------------------
+
+DECORATORS = [pytest.param(as_asyncio, id="as_asyncio"), pytest.param(as_tornado, id="as_tornado")]
+Decorator = Callable[[Any], Any]
+
+
+async def _outcome(value: Any) -> Any:
+    """Await what an @as_asyncio or an @as_tornado function gave."""
+    return await value
+
+
+@pytest.mark.parametrize("decorator", DECORATORS)
+def test_metadata_and_signature_are_kept(decorator: Decorator) -> None:
+    async def native(x: int, *, y: str = "") -> str:
+        """Native doc."""
+        return y * x
+
+    def legacy(x: int, y: int = 2) -> Generator[Any, Any, int]:
+        """Legacy doc."""
+        yield None
+        return x
+
+    def plain(a: str) -> asyncio.Future[str]:
+        """Plain doc."""
+        raise AssertionError("not called")
+
+    for fn in (native, legacy, plain):
+        wrapped = decorator(fn)
+        assert wrapped.__name__ == fn.__name__
+        assert wrapped.__qualname__ == fn.__qualname__
+        assert wrapped.__module__ == fn.__module__
+        assert wrapped.__doc__ == fn.__doc__
+        assert wrapped.__wrapped__ is fn
+        assert inspect.signature(wrapped) == inspect.signature(fn)
+
+
+@pytest.mark.parametrize("decorator", DECORATORS)
+def test_partial_objects(decorator: Decorator, run: Run) -> None:
+    async def native(x: int, y: int) -> int:
+        """Native doc."""
+        await asyncio.sleep(0)
+        return x - y
+
+    def legacy(x: int, y: int) -> Generator[Any, Any, int]:
+        yield None
+        return x * y
+
+    async def main() -> None:
+        for fn, expected in ((native, 3), (legacy, 10)):
+            partial = functools.partial(fn, 5)
+            wrapped = decorator(partial)
+            assert wrapped.__name__ == fn.__name__
+            assert wrapped.__qualname__ == fn.__qualname__
+            assert wrapped.__wrapped__ is partial
+            assert inspect.signature(wrapped) == inspect.signature(partial)
+            assert await _outcome(wrapped(2)) == expected
+
+    run(main())
+
+
+@pytest.mark.parametrize("decorator", DECORATORS)
+def test_methods_classmethods_and_staticmethods_in_either_order(
+    decorator: Decorator, run: Run
+) -> None:
+    class Service:
+        factor = 10
+
+        def __init__(self) -> None:
+            self.offset = 1
+
+        @decorator
+        async def method(self, x: int) -> int:
+            await asyncio.sleep(0)
+            return x + self.offset
+
+        @decorator
+        def legacy_method(self, x: int) -> Generator[Any, Any, int]:
+            value = yield _double(x)
+            return value + self.offset
+
+        @classmethod
+        @decorator
+        async def class_below(cls, x: int) -> int:
+            return x * cls.factor
+
+        @decorator
+        @classmethod
+        def class_above(cls, x: int) -> Generator[Any, Any, int]:
+            yield None
+            return x * cls.factor
+
+        @staticmethod
+        @decorator
+        async def static_below(x: int) -> int:
+            return -x
+
+        @decorator
+        @staticmethod
+        async def static_above(x: int) -> int:
+            return -x
+
+    async def main() -> None:
+        service = Service()
+        assert await _outcome(service.method(1)) == 2
+        assert await _outcome(service.legacy_method(2)) == 5
+        for owner in (service, Service):
+            assert await _outcome(owner.class_below(2)) == 20
+            assert await _outcome(owner.class_above(3)) == 30
+            assert await _outcome(owner.static_below(4)) == -4
+            assert await _outcome(owner.static_above(5)) == -5
+        assert Service.class_above.__name__ == "class_above"
+        assert inspect.signature(service.method) == inspect.signature(
+            Service.method.__wrapped__.__get__(service)
+        )
+        assert isinstance(Service.__dict__["static_above"], staticmethod)
+        assert isinstance(Service.__dict__["class_above"], classmethod)
+        if decorator is as_asyncio:
+            assert inspect.iscoroutinefunction(service.method)
+            assert inspect.iscoroutinefunction(Service.class_above)
+            assert inspect.iscoroutinefunction(Service.static_above)
+
+    run(main())
+
+
+@pytest.mark.parametrize("decorator", DECORATORS)
+def test_abstract_methods_stay_abstract(decorator: Decorator, run: Run) -> None:
+    class Base(abc.ABC):
+        @decorator
+        @abc.abstractmethod
+        async def above(self) -> int: ...
+
+        @abc.abstractmethod
+        @decorator
+        async def below(self) -> int: ...
+
+        @decorator
+        @staticmethod
+        @abc.abstractmethod
+        async def static() -> int: ...
+
+    class Impl(Base):
+        async def above(self) -> int:
+            return 1
+
+        async def below(self) -> int:
+            return 2
+
+        @staticmethod
+        async def static() -> int:
+            return 3
+
+    assert Base.__abstractmethods__ == frozenset({"above", "below", "static"})
+    with pytest.raises(TypeError, match="abstract"):
+        Base()  # type: ignore[abstract]
+
+    async def main() -> None:
+        impl = Impl()
+        assert (await impl.above(), await impl.below(), await impl.static()) == (1, 2, 3)
+
+    run(main())
+
+
+@pytest.mark.parametrize("decorator", DECORATORS)
+def test_decorating_a_class_or_a_non_callable_fails_at_once(decorator: Decorator) -> None:
+    name = decorator.__name__
+
+    class Thing:
+        pass
+
+    with pytest.raises(TypeError, match=rf"@{name} cannot decorate a class \(.*Thing\)"):
+        decorator(Thing)
+    with pytest.raises(TypeError, match=rf"@{name} decorates a function.*got a int"):
+        decorator(3)
+    with pytest.raises(TypeError, match=rf"@{name} decorates a function.*got a str"):
+        decorator(staticmethod("not callable"))
+
+    async def agen() -> Any:
+        yield 1
+
+    with pytest.raises(TypeError, match=rf"@{name} cannot decorate the async generator"):
+        decorator(agen)
+
+
+@pytest.mark.parametrize("decorator", DECORATORS)
+def test_keyword_arguments_never_collide_with_ours(decorator: Decorator, run: Run) -> None:
+    def legacy(
+        fn: int, func: int, context: int, loop: int, decorator: int, args: int
+    ) -> Generator[Any, Any, int]:
+        yield None
+        return fn + func + context + loop + decorator + args
+
+    async def native(fn: int, func: int, context: int, loop: int, decorator: int, args: int) -> int:
+        return fn + func + context + loop + decorator + args
+
+    names = {"fn": 1, "func": 2, "context": 3, "loop": 4, "decorator": 5, "args": 6}
+
+    async def main() -> None:
+        for target in (legacy, native):
+            assert await _outcome(decorator(target)(**names)) == 21
+
+    run(main())
+
+
+@pytest.mark.parametrize("decorator", DECORATORS)
+def test_generator_decorated_methods_use_self(decorator: Decorator, run: Run) -> None:
+    class Counter:
+        def __init__(self) -> None:
+            self.count = 0
+
+        @decorator
+        def bump(self) -> Generator[Any, Any, int]:
+            self.count += 1
+            yield moment
+            self.count += 1
+            return self.count
+
+    async def main() -> None:
+        counter = Counter()
+        assert await _outcome(counter.bump()) == 2
+
+    run(main())
