@@ -19,9 +19,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("check", help="a short self-check of every conversion (the default)")
+    demo = commands.add_parser(
+        "demo", help="a Tornado web app mixing every kind of code, driven and checked end to end"
+    )
+    demo.add_argument(
+        "--loop", choices=("asyncio", "uvloop"), default="asyncio", help="the loop to run on"
+    )
+    bench = commands.add_parser(
+        "bench", help="benchmarks against Tornado's own machinery and raw asyncio"
+    )
+    from ._bench import add_arguments
+
+    add_arguments(bench)
     args = parser.parse_args(argv)
     if args.command in (None, "check"):
         from ._selfcheck import run
 
         return run()
+    if args.command == "demo":
+        from ._demo import run as run_demo
+
+        return run_demo(args.loop)
+    if args.command == "bench":
+        from ._bench import main as run_bench
+
+        return run_bench(args)
     parser.error(f"unknown command {args.command!r}")  # parser.error exits

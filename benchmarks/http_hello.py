@@ -1,0 +1,266 @@
+"""Tornado hello-world HTTP throughput on loopback: futurebridge's loop against Tornado's own.
+
+Used by ``python -m futurebridge bench`` for its HTTP row, and runnable alone::
+
+    python benchmarks/http_hello.py serve --loop futurebridge-uvloop
+
+Each server runs in a process of its own (``serve``), so that it has a core to
+itself on a two-core machine, while the load client runs in the bench process
+on its own event loop. The client keeps a few keep-alive connections busy, one
+request in flight on each, sends exactly *n* requests and checks every
+response (status 200, the exact body). Everything stays on 127.0.0.1, every
+run is bounded by its request count and by a timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+SERVERS = {
+    # variant name -> the --loop of its server process
+    "futurebridge AsyncIOMainLoop, asyncio": "futurebridge",
+    "futurebridge AsyncIOMainLoop, uvloop": "futurebridge-uvloop",
+    "Tornado's AsyncIOMainLoop, asyncio": "tornado",
+}
+EXPECTED_IOLOOP = {
+    "futurebridge": "futurebridge._ioloop.AsyncIOMainLoop",
+    "futurebridge-uvloop": "futurebridge._ioloop.AsyncIOMainLoop",
+    "tornado": "tornado.platform.asyncio.AsyncIOMainLoop",
+}
+BODY = b"Hello, world"
+REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+CONNECTIONS = 8
+TIMEOUT = 60.0
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+def serve(kind: str) -> None:
+    """Serve hello-world on 127.0.0.1 (an ephemeral port) until stdin closes.
+
+    Prints ``PORT <port> <IOLoop class> <asyncio loop class>`` once listening.
+    ``tornado`` does not import futurebridge at all: that is Tornado's own loop.
+    """
+    factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
+    if kind == "futurebridge-uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(_serve(kind))
+
+
+async def _serve(kind: str) -> None:
+    import tornado.httpserver
+    import tornado.netutil
+    import tornado.web
+    from tornado.ioloop import IOLoop
+
+    if kind.startswith("futurebridge"):
+        import futurebridge
+
+        futurebridge.AsyncIOMainLoop()
+
+    class Hello(tornado.web.RequestHandler):
+        def get(self) -> None:
+            self.write(BODY)
+
+    app = tornado.web.Application([(r"/", Hello)])
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    server = tornado.httpserver.HTTPServer(app)
+    server.add_sockets(sockets)
+    loop = asyncio.get_running_loop()
+    ioloop = IOLoop.current()
+    port = sockets[0].getsockname()[1]
+    print(f"PORT {port} {_qualname(ioloop)} {_qualname(loop)}", flush=True)
+    stdin_closed = loop.create_future()
+
+    def on_stdin() -> None:
+        if not os.read(sys.stdin.fileno(), 4096) and not stdin_closed.done():
+            stdin_closed.set_result(None)
+
+    loop.add_reader(sys.stdin.fileno(), on_stdin)
+    try:
+        await stdin_closed
+    finally:
+        loop.remove_reader(sys.stdin.fileno())
+        server.stop()
+        await server.close_all_connections()
+
+
+def _qualname(obj: object) -> str:
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+@contextlib.contextmanager
+def server_process(kind: str) -> Iterator[int]:
+    """Run ``serve(kind)`` in a child process; yield its port; stop it on exit."""
+    process = subprocess.Popen(
+        [sys.executable, __file__, "serve", "--loop", kind],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().split()
+        if len(line) != 4 or line[0] != "PORT":
+            raise RuntimeError(f"the {kind} server did not start: {line!r}")
+        if line[2] != EXPECTED_IOLOOP[kind]:
+            raise RuntimeError(f"the {kind} server runs on {line[2]}, not {EXPECTED_IOLOOP[kind]}")
+        if kind == "futurebridge-uvloop" and not line[3].startswith("uvloop."):
+            raise RuntimeError(f"the {kind} server runs on {line[3]}, not uvloop")
+        yield int(line[1])
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+# --- the load client ----------------------------------------------------------------------
+
+
+class _Load:
+    """Sends *n* requests over several connections; counts the good responses."""
+
+    def __init__(self, n: int, finished: asyncio.Future[None]) -> None:
+        self.to_send = n
+        self.to_receive = n
+        self.bad = 0
+        self.finished = finished
+
+    def send(self, connection: _Connection) -> None:
+        if self.to_send:
+            self.to_send -= 1
+            connection.transport.write(REQUEST)
+
+    def received(self, connection: _Connection, ok: bool) -> None:
+        self.bad += not ok
+        self.to_receive -= 1
+        if not self.to_receive:
+            if not self.finished.done():
+                self.finished.set_result(None)
+        else:
+            self.send(connection)
+
+    def lost(self, exc: Exception | None) -> None:
+        if not self.finished.done() and self.to_receive:
+            self.finished.set_exception(ConnectionError(f"the server closed a connection: {exc}"))
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, load: _Load) -> None:
+        self.load = load
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set at once
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports do not subclass asyncio.Transport, but behave as one.
+        self.transport = cast("asyncio.Transport", transport)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        while True:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(buffer[:end]).lower()
+            start = head.find(b"content-length:")
+            if start < 0:
+                raise RuntimeError(f"a response without Content-Length: {head!r}")
+            stop = head.find(b"\r\n", start)
+            length = int(head[start + 15 : stop if stop >= 0 else len(head)])
+            total = end + 4 + length
+            if len(buffer) < total:
+                return
+            ok = buffer.startswith(b"HTTP/1.1 200 ") and buffer[end + 4 : total] == BODY
+            del buffer[:total]
+            self.load.received(self, ok)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.load.lost(exc)
+
+
+async def load(port: int, n: int) -> float:
+    """Send *n* requests to 127.0.0.1:*port*; return the seconds they took.
+
+    :raises RuntimeError: if any response was not the expected one.
+    """
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Future[None] = loop.create_future()
+    work = _Load(n, finished)
+    connections: list[_Connection] = []
+    try:
+        for _ in range(min(CONNECTIONS, n)):
+            _, protocol = await loop.create_connection(lambda: _Connection(work), "127.0.0.1", port)
+            connections.append(protocol)
+        start = time.perf_counter()
+        for connection in connections:
+            work.send(connection)
+        await asyncio.wait_for(finished, TIMEOUT)
+        elapsed = time.perf_counter() - start
+    finally:
+        for connection in connections:
+            connection.transport.close()
+        await asyncio.sleep(0)
+    if work.bad:
+        raise RuntimeError(f"{work.bad} of {n} responses were not '200 {BODY.decode()}'")
+    return elapsed
+
+
+def _client_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def variants(stack: contextlib.ExitStack) -> list[Any]:
+    """The HTTP row's variants for ``futurebridge._bench``: one server process each."""
+    from futurebridge._bench import Variant
+
+    client = _client_loop()
+    stack.callback(client.close)
+    result: list[Variant] = []
+    for name, kind in SERVERS.items():
+        port = stack.enter_context(server_process(kind))
+        client.run_until_complete(load(port, CONNECTIONS))  # checks the answers, warms up
+
+        def timer(n: int, port: int = port) -> float:
+            return client.run_until_complete(load(port, n))
+
+        side = "tornado" if kind == "tornado" else "futurebridge"
+        result.append(Variant(name, side, timer))
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``serve --loop KIND``: run one server (what the bench starts in a child process)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve")
+    serve_parser.add_argument("--loop", choices=sorted(EXPECTED_IOLOOP), required=True)
+    args = parser.parse_args(argv)
+    serve(args.loop)
+
+
+if __name__ == "__main__":
+    main()
