@@ -206,7 +206,13 @@ def _coroutine_function(func: Callable[..., Any]) -> Callable[..., Coroutine[Any
             return await result
         if result.__class__ is _GeneratorType:
             return await _drive(result, context)
-        return await context.run(_convert_result, result, func, "as_asyncio")
+        future = context.run(_convert_result, result, func, "as_asyncio")
+        try:
+            return await future
+        except BaseException:
+            # A traceback through this frame must not keep the failed future.
+            del future, result
+            raise
 
     return await_result
 
@@ -258,6 +264,9 @@ async def _drive(gen: Generator[Any, Any, _T], context: contextvars.Context | No
             # Includes CancelledError when the awaiting task is cancelled: the
             # generator sees it at its yield and may clean up, or even go on.
             error = exc
+            # The traceback now holds this frame, and the failed future holds
+            # the exception: drop the future so that no cycle is left behind.
+            del future, yielded
 
 
 # --- as_tornado -------------------------------------------------------------------
@@ -438,17 +447,10 @@ else:
         if not carrier.finished:
             return task
         # Done without suspending: a done future, as an eager task would be.
-        # The task then ends quietly with None on its first step.
-        future: Future[_T] = loop.create_future()
-        if carrier.error is not None:
-            if isinstance(carrier.error, _CancelledError):
-                future.cancel()
-            else:
-                future.set_exception(carrier.error)
-            carrier.error = None
-        else:
-            future.set_result(carrier.result)
-        return future
+        # The task then ends quietly with None on its first step. (Made in a
+        # helper: the exception's traceback reaches this frame through
+        # first_step's, so a local here holding the future would be a cycle.)
+        return carrier.settled(loop)
 
     class _Started(Coroutine[Any, Any, Any]):
         """A coroutine whose first step already ran, as a Task's coroutine (3.11).
@@ -478,6 +480,18 @@ else:
                 if not isinstance(exc, Exception | _CancelledError):
                     raise  # KeyboardInterrupt, SystemExit: as a task would.
                 self.error = exc
+
+        def settled(self, loop: asyncio.AbstractEventLoop) -> Future[Any]:
+            """A future done with the outcome of a coroutine that never suspended."""
+            future: Future[Any] = loop.create_future()
+            if self.error is None:
+                future.set_result(self.result)
+            elif isinstance(self.error, _CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(self.error)
+            self.error = self.result = None
+            return future
 
         def send(self, value: Any, /) -> Any:
             if self._handed_over:

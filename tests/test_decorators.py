@@ -6,6 +6,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import gc
@@ -957,3 +958,55 @@ def test_generator_decorated_methods_use_self(decorator: Decorator, run: Run) ->
         assert await _outcome(counter.bump()) == 2
 
     run(main())
+
+
+def test_no_reference_cycle_per_call(run: Run) -> None:
+    @as_asyncio
+    def legacy() -> Generator[Any, Any, int]:
+        value = yield _done(1)
+        with contextlib.suppress(Boom):
+            yield _fails()
+        return value
+
+    @as_tornado
+    async def started() -> int:
+        await asyncio.sleep(0)
+        return 2
+
+    @as_tornado
+    async def quick() -> int:
+        return 3
+
+    async def _fails() -> None:
+        _raise_boom()
+
+    @as_tornado
+    async def fails_at_once() -> None:
+        _raise_boom()
+
+    @as_tornado
+    async def fails_later() -> None:
+        await asyncio.sleep(0)
+        _raise_boom()
+
+    async def calls() -> None:
+        for fails in (fails_at_once, fails_later, as_asyncio(fails_later)):
+            with contextlib.suppress(Boom):
+                await fails()
+        assert await legacy() == 1
+        assert await started() == 2
+        assert await quick() == 3
+        assert await as_asyncio(started)() == 2
+
+    async def main() -> int:
+        await calls()  # warm up caches
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(20):
+                await calls()
+            return gc.collect()
+        finally:
+            gc.enable()
+
+    assert run(main()) == 0
