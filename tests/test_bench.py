@@ -1,0 +1,116 @@
+"""The benchmark harness: every row runs, figures and JSON are well formed.
+
+No wall-clock assertions: the machines are shared and noisy. Iteration counts
+are tiny; only the structure of the results is checked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import pytest
+
+from futurebridge._bench import (
+    ROWS,
+    Row,
+    Target,
+    Variant,
+    format_report,
+    run_bench,
+)
+from futurebridge._cli import main
+
+
+def test_every_row_runs_and_the_json_has_every_figure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bench.json"
+    status = main(["bench", "--quick", "--batches", "2", "--batch-ms", "1", "--json", str(path)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    figures = json.loads(path.read_text())
+    assert figures["mode"] == "quick"
+    assert figures["batches"] == 2
+    assert {"python", "tornado", "cpus", "platform"} <= set(figures["machine"])
+    assert [row["key"] for row in figures["rows"]] == [row.key for row in ROWS]
+    for row, spec in zip(figures["rows"], ROWS, strict=True):
+        assert row["skipped"] is None, row
+        assert row["variants"][0]["side"] == "futurebridge"
+        assert {v["side"] for v in row["variants"]} - {"futurebridge"}, row["key"]
+        for variant in row["variants"]:
+            assert len(variant["samples_seconds"]) == 2
+            assert all(s > 0 for s in variant["samples_seconds"])
+            assert variant["median_seconds"] > 0
+            assert variant["n_per_batch"] >= 1
+        assert len(row["targets"]) == len(spec.targets)
+        for target in row["targets"]:
+            assert target["ratio"] > 0
+            assert isinstance(target["met"], bool)
+        assert spec.title in out
+    assert "targets:" in out
+    assert f"figures written to {path}" in out
+
+
+def test_unknown_rows_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--rows", "done_future,nonsense"]) == 2
+    assert "nonsense" in capsys.readouterr().err
+
+
+def _counting(name: str, log: list[str], per_op: float) -> Variant:
+    def timer(n: int) -> float:
+        log.append(name)
+        return n * per_op
+
+    return Variant(name, "futurebridge" if name == "ours" else "asyncio", timer)
+
+
+def test_batches_interleave_and_ratios_are_ratios_of_medians() -> None:
+    log: list[str] = []
+
+    def setup(stack: contextlib.ExitStack) -> list[Variant]:
+        return [_counting("ours", log, 3e-6), _counting("theirs", log, 2e-6)]
+
+    row = Row(
+        "synthetic",
+        "synthetic row",
+        setup,
+        (
+            Target("theirs", "<= 2x theirs", at_most=2.0),
+            Target("theirs", "<= 1x theirs", at_most=1.0),
+        ),
+    )
+    result = run_bench([row], batches=4, batch_seconds=0.001, profile_misses=True)
+    (only,) = result.rows
+    assert [t.met for t in only.targets] == [True, False]
+    assert only.targets[0].ratio == pytest.approx(1.5)
+    # After calibration, the order rotates: ours first, then theirs first, ...
+    # (the last call is the profile of the missed row).
+    assert log[-1] == "ours"
+    measured = log[-9:-1]
+    assert measured == ["ours", "theirs", "theirs", "ours", "ours", "theirs", "theirs", "ours"]
+    # A missed target gets futurebridge's variant profiled.
+    assert only.profile is not None
+    assert "ncalls" in only.profile
+    report = format_report(result)
+    assert "MISSED" in report
+    assert "ratio 1.50" in report
+
+
+def test_rate_rows_compare_throughput() -> None:
+    def setup(stack: contextlib.ExitStack) -> list[Variant]:
+        return [_counting("ours", [], 1e-4), _counting("theirs", [], 2e-4)]
+
+    row = Row(
+        "rate",
+        "rate row",
+        setup,
+        (Target("theirs", ">= 1x theirs", at_least=1.0),),
+        unit="rate",
+    )
+    result = run_bench([row], batches=2, batch_seconds=0.001)
+    (target,) = result.rows[0].targets
+    assert target.ratio == pytest.approx(2.0)
+    assert target.met
+    assert "10,000 req/s" in format_report(result)
