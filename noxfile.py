@@ -1,7 +1,7 @@
 """The whole test run: ``python3 -m nox`` (what the README and .ci/run call).
 
-Sessions: ``tests`` on every supported Python, then ``typing`` and ``lint``
-once. uv creates the environments when it is available (it comes with
+Sessions: ``tests`` on every supported Python, then ``typing``, ``stubtest``
+and ``lint`` once. uv creates the environments when it is available (it comes with
 ``nox[uv]``), which keeps a cold run to a few minutes.
 """
 
