@@ -58,6 +58,8 @@ logger = logging.getLogger("futurebridge")
 
 _CoroutineType: type[Coroutine[Any, Any, Any]] = types.CoroutineType
 _get_ident = threading.get_ident
+_MAIN_THREAD_ID = threading.main_thread().ident
+_SIGNAL_CHECK_INTERVAL = 0.1  # seconds
 
 # States of a LoopThread; compared by identity on the hot path.
 _NEW = "not started"
@@ -150,8 +152,10 @@ class LoopThread:
         self._ioloop: _SeamIOLoop | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._start_error: BaseException | None = None
-        # Non-task futures that calls wait for; tasks are found by all_tasks().
-        self._pending: set[asyncio.Future[Any]] = set()
+        # Calls started and not yet ended. The loop keeps only weak references
+        # to tasks: this keeps a task alive even if its caller dropped its
+        # future, and lets the shutdown cancel futures that are not tasks.
+        self._pending: set[_Call] = set()
         self._shutdown_task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -310,14 +314,20 @@ class LoopThread:
         loop = asyncio.get_running_loop()
         this = asyncio.current_task()
         try:
-            for future in list(self._pending):
-                future.cancel()
+            # Each task is cancelled once: cancelling again would interrupt the
+            # cleanup it runs in response (a finally block that awaits).
+            cancelled: set[asyncio.Future[Any]] = set()
+            for call in list(self._pending):
+                if call.future is not None:
+                    cancelled.add(call.future)
+                    call.future.cancel()
             # Let the cancelled futures' done callbacks tell their callers.
             await asyncio.sleep(0)
-            # Cancelled tasks may start others in their cleanup: repeat until none is left.
-            while tasks := [task for task in asyncio.all_tasks(loop) if task is not this]:
-                for task in tasks:
+            # Cleanup may start new tasks: repeat until none is left.
+            while tasks := {task for task in asyncio.all_tasks(loop) if task is not this}:
+                for task in tasks - cancelled:
                     task.cancel()
+                cancelled |= tasks
                 await asyncio.gather(*tasks, return_exceptions=True)
                 for task in tasks:
                     if not task.cancelled() and (exc := task.exception()) is not None:
@@ -432,10 +442,19 @@ class LoopThread:
         if not callable(fn):
             raise TypeError(_not_callable_message("run", fn))
         call = _BlockingCall(self, fn, args, kwargs)
-        self._schedule(call, "run")
         try:
-            call.done.acquire()
+            self._schedule(call, "run")
+            if _get_ident() == _MAIN_THREAD_ID:
+                # A signal (Ctrl-C) landing after the interpreter's last check
+                # but before the wait blocks would otherwise go unnoticed until
+                # the call ends: wake up now and then, so it is handled promptly.
+                while not call.done.acquire(timeout=_SIGNAL_CHECK_INTERVAL):
+                    pass
+            else:
+                call.done.acquire()
         except BaseException:
+            # Also a KeyboardInterrupt landing inside _schedule, after the call
+            # was queued: the call may have started, so cancel it either way.
             call.gave_up = True
             self._cancel_soon(call)
             raise
@@ -541,21 +560,24 @@ class _Call:
             loop = self.owner._loop  # pyright: ignore[reportPrivateUsage]
             assert loop is not None  # this runs on it
             if type(obj) is _CoroutineType:
+                # Added first: an eager task may end (and discard it) at once.
+                self.owner._pending.add(self)  # pyright: ignore[reportPrivateUsage]
                 self.future = _start_task(loop, _drive(self, obj))
                 return
             future = _to_future(obj, loop, self.fn)
         except BaseException as exc:
+            self.owner._pending.discard(self)  # pyright: ignore[reportPrivateUsage]
             self.set_exception(exc)
             return
         if future.done():
             self.finish(future)
         else:
             self.future = future
-            self.owner._pending.add(future)  # pyright: ignore[reportPrivateUsage]
+            self.owner._pending.add(self)  # pyright: ignore[reportPrivateUsage]
             future.add_done_callback(self.finish)
 
     def finish(self, future: asyncio.Future[Any]) -> None:
-        self.owner._pending.discard(future)  # pyright: ignore[reportPrivateUsage]
+        self.owner._pending.discard(self)  # pyright: ignore[reportPrivateUsage]
         if future.cancelled():
             self.set_cancelled()
             return
@@ -575,7 +597,10 @@ async def _drive(call: _Call, coro: Coroutine[Any, Any, Any]) -> None:
     # Hands the outcome straight to the waiter: no done callback, no second
     # future, so a trivial coroutine costs one loop iteration (none if eager).
     try:
-        result = await coro
+        try:
+            result = await coro
+        finally:
+            call.owner._pending.discard(call)  # pyright: ignore[reportPrivateUsage]
     except asyncio.CancelledError:
         call.set_cancelled()
         raise

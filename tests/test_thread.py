@@ -1,0 +1,494 @@
+"""LoopThread: an IOLoop on its own thread, called from other threads (run, submit)
+and from other event loops (call), on asyncio and uvloop; real threads throughout."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import gc
+import os
+import signal
+import threading
+import traceback
+from collections.abc import Callable, Coroutine, Generator, Iterator
+from typing import Any
+
+import pytest
+import tornado.gen
+import uvloop
+from tornado.ioloop import IOLoop
+
+from futurebridge import LoopThread, to_asyncio_future
+
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+Run = Callable[[Coroutine[Any, Any, Any]], Any]
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+WAIT = 10.0  # seconds; a liveness bound for waits that must end, never a timing check
+
+
+class Boom(Exception):
+    pass
+
+
+def _raise_boom() -> None:
+    raise Boom("boom")
+
+
+async def _double(x: int, *, plus: int = 0) -> int:
+    await asyncio.sleep(0)
+    return 2 * x + plus
+
+
+async def _fail_async() -> int:
+    await asyncio.sleep(0)
+    _raise_boom()
+    return 0
+
+
+async def _cancel_self() -> int:
+    await asyncio.sleep(0)
+    raise asyncio.CancelledError
+
+
+@tornado.gen.coroutine
+def _legacy(x: int) -> Generator[Any, Any, Any]:
+    yield tornado.gen.moment
+    raise tornado.gen.Return(x + 1)
+
+
+@pytest.fixture
+def loop_thread(loop_factory: LoopFactory) -> Iterator[LoopThread]:
+    """A running LoopThread on each kind of asyncio loop."""
+    with LoopThread(loop_factory=loop_factory) as lt:
+        yield lt
+
+
+class _Parked:
+    """A coroutine body that parks until cancelled, reporting both events across threads."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.cancelled = threading.Event()
+
+    async def __call__(self) -> int:
+        self.started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+        return 0
+
+
+# --- results, from every kind of caller ---------------------------------------------
+
+
+def test_run_returns_the_coroutine_result_keyword_arguments_kept(loop_thread: LoopThread) -> None:
+    assert loop_thread.run(_double, 20, plus=2) == 42
+
+
+def test_submit_returns_a_concurrent_future(loop_thread: LoopThread) -> None:
+    future = loop_thread.submit(_double, 5, plus=1)
+    assert isinstance(future, concurrent.futures.Future)
+    assert future.result(WAIT) == 11
+
+
+def test_call_from_another_loop(loop_thread: LoopThread, run: Run) -> None:
+    async def main() -> tuple[int, bool]:
+        caller = asyncio.get_running_loop()
+        result = await loop_thread.call(_double, 3, plus=1)
+        return result, asyncio.get_running_loop() is caller
+
+    assert run(main()) == (7, True)
+
+
+def test_call_on_the_threads_own_loop_runs_inline(loop_thread: LoopThread) -> None:
+    async def inner() -> int:
+        return await loop_thread.call(_double, 4)
+
+    assert loop_thread.run(inner) == 8
+
+
+def test_fn_runs_on_the_loop_thread_with_our_ioloop_current(loop_thread: LoopThread) -> None:
+    async def where() -> tuple[int, IOLoop, asyncio.AbstractEventLoop]:
+        return threading.get_ident(), IOLoop.current(), asyncio.get_running_loop()
+
+    ident, ioloop, loop = loop_thread.run(where)
+    assert ident != threading.get_ident()
+    assert ioloop is loop_thread.ioloop
+    assert loop is loop_thread.asyncio_loop
+    assert loop_thread.ioloop.asyncio_loop is loop_thread.asyncio_loop
+
+
+def test_runs_on_uvloop_when_asked() -> None:
+    with LoopThread(loop_factory=uvloop.new_event_loop) as lt:
+        assert isinstance(lt.asyncio_loop, uvloop.Loop)
+        assert lt.run(_double, 1) == 2
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["coroutine", "loop future", "gen.coroutine", "concurrent future", "none", "list", "dict"],
+)
+def test_fn_may_return_any_yieldable(loop_thread: LoopThread, kind: str) -> None:
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+
+    def make() -> Any:
+        if kind == "coroutine":
+            return _double(1)
+        if kind == "loop future":
+            future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(future.set_result, 2)
+            return future
+        if kind == "gen.coroutine":
+            return _legacy(1)
+        if kind == "concurrent future":
+            return pool.submit(sum, [1, 1])
+        if kind == "none":
+            return None
+        if kind == "list":
+            return [_double(1), _double(0)]
+        return {"a": _double(1)}
+
+    expected = {"none": None, "list": [2, 0], "dict": {"a": 2}}.get(kind, 2)
+    try:
+        assert loop_thread.run(make) == expected
+        assert loop_thread.submit(make).result(WAIT) == expected
+    finally:
+        pool.shutdown()
+
+
+def test_many_threads_at_once(loop_thread: LoopThread) -> None:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda i: loop_thread.run(_double, i), range(200)))
+    assert results == [2 * i for i in range(200)]
+
+
+def test_a_dropped_future_does_not_lose_its_task(loop_thread: LoopThread) -> None:
+    # The loop holds tasks weakly; the LoopThread must hold them until they end.
+    gate = threading.Event()
+    finished = threading.Event()
+
+    async def fire_and_forget() -> None:
+        await asyncio.get_running_loop().run_in_executor(None, gate.wait, WAIT)
+        finished.set()
+
+    loop_thread.submit(fire_and_forget)
+    gc.collect()
+    gate.set()
+    assert finished.wait(WAIT)
+
+
+def test_submit_from_the_loop_thread_is_allowed(loop_thread: LoopThread) -> None:
+    async def schedule_more() -> int:
+        inner = loop_thread.submit(_double, 10)
+        return await to_asyncio_future(inner)
+
+    assert loop_thread.run(schedule_more) == 20
+
+
+# --- outcomes: exceptions with their tracebacks -----------------------------------
+
+
+def _frames(exc: BaseException) -> list[str]:
+    return [frame.name for frame in traceback.extract_tb(exc.__traceback__)]
+
+
+def test_run_raises_with_the_original_traceback(loop_thread: LoopThread) -> None:
+    with pytest.raises(Boom) as info:
+        loop_thread.run(_fail_async)
+    assert {"_fail_async", "_raise_boom"} <= set(_frames(info.value))
+    assert "Boom: boom" in "".join(traceback.format_exception(info.value))
+
+
+def test_submit_and_call_carry_the_exception(loop_thread: LoopThread, run: Run) -> None:
+    error = loop_thread.submit(_fail_async).exception(WAIT)
+    assert isinstance(error, Boom)
+    assert "_raise_boom" in _frames(error)
+
+    async def main() -> list[str]:
+        with pytest.raises(Boom) as info:
+            await loop_thread.call(_fail_async)
+        return _frames(info.value)
+
+    assert "_raise_boom" in run(main())
+
+
+def test_exception_raised_by_fn_itself(loop_thread: LoopThread) -> None:
+    with pytest.raises(Boom):
+        loop_thread.run(_raise_boom)
+
+
+# --- cancellation, both ways -------------------------------------------------------
+
+
+def test_cancelling_the_concurrent_future_cancels_the_coroutine(loop_thread: LoopThread) -> None:
+    parked = _Parked()
+    future = loop_thread.submit(parked)
+    assert parked.started.wait(WAIT)
+    assert future.cancel()
+    assert parked.cancelled.wait(WAIT)
+    assert future.cancelled()
+
+
+def test_cancelling_before_start_never_calls_fn(loop_thread: LoopThread) -> None:
+    gate = threading.Event()
+    calls: list[str] = []
+
+    def block_the_loop() -> None:
+        gate.wait(WAIT)
+
+    def record() -> None:
+        calls.append("called")
+
+    blocker = loop_thread.submit(block_the_loop)
+    future = loop_thread.submit(record)
+    assert future.cancel()
+    gate.set()
+    blocker.result(WAIT)
+    assert loop_thread.run(lambda: None) is None  # everything queued before it has run
+    assert calls == []
+
+
+def test_cancelling_the_awaiting_task_cancels_the_coroutine(
+    loop_thread: LoopThread, run: Run
+) -> None:
+    parked = _Parked()
+
+    async def main() -> None:
+        task = asyncio.ensure_future(loop_thread.call(parked))
+        await asyncio.get_running_loop().run_in_executor(None, parked.started.wait, WAIT)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run(main())
+    assert parked.cancelled.wait(WAIT)
+
+
+def test_cancelled_coroutine_is_a_cancellation_for_each_caller(
+    loop_thread: LoopThread, run: Run
+) -> None:
+    with pytest.raises(concurrent.futures.CancelledError):
+        loop_thread.run(_cancel_self)
+    future = loop_thread.submit(_cancel_self)
+    with pytest.raises(concurrent.futures.CancelledError):
+        future.result(WAIT)
+    assert future.cancelled()
+
+    async def main() -> int:
+        with pytest.raises(asyncio.CancelledError):
+            await loop_thread.call(_cancel_self)
+        task = asyncio.current_task()
+        assert task is not None
+        return task.cancelling()  # the caller itself was not cancelled
+
+    assert run(main()) == 0
+
+
+def test_interrupted_run_cancels_the_coroutine(loop_thread: LoopThread) -> None:
+    assert threading.current_thread() is threading.main_thread()
+    parked = _Parked()
+    main_thread = threading.get_ident()
+
+    def interrupt() -> None:
+        if parked.started.wait(WAIT):
+            signal.pthread_kill(main_thread, signal.SIGINT)
+
+    interrupter = threading.Thread(target=interrupt)
+    interrupter.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop_thread.run(parked)
+    finally:
+        interrupter.join()
+    assert parked.cancelled.wait(WAIT)
+
+
+# --- misuse ------------------------------------------------------------------------
+
+
+def test_blocking_on_the_loop_thread_raises_instead_of_deadlocking(
+    loop_thread: LoopThread,
+) -> None:
+    def block_from_inside() -> None:
+        with pytest.raises(RuntimeError, match=r"deadlock.*await loop_thread\.call"):
+            loop_thread.run(_double, 1)
+        pending = loop_thread.submit(_double, 1)
+        with pytest.raises(RuntimeError, match="deadlock"):
+            pending.result()
+        with pytest.raises(RuntimeError, match="deadlock"):
+            pending.exception()
+        with pytest.raises(RuntimeError, match="deadlock"):
+            loop_thread.close()
+
+    loop_thread.run(block_from_inside)
+
+
+def test_calls_before_start_and_after_exit_raise(run: Run) -> None:
+    lt = LoopThread()
+    with pytest.raises(RuntimeError, match="before the LoopThread was started"):
+        lt.run(_double, 1)
+    with pytest.raises(RuntimeError, match="before the LoopThread was started"):
+        lt.ioloop  # noqa: B018
+    with lt:
+        pass
+    with pytest.raises(RuntimeError, match="closed"):
+        lt.run(_double, 1)
+    with pytest.raises(RuntimeError, match="closed"):
+        lt.submit(_double, 1)
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError, match="closed"):
+            await lt.call(_double, 1)
+
+    run(main())
+    with pytest.raises(RuntimeError, match="runs only once"):
+        lt.start()
+    lt.close()  # closing again is a no-op
+
+
+def test_close_without_start() -> None:
+    lt = LoopThread()
+    lt.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        lt.submit(_double, 1)
+
+
+def test_not_a_callable_is_a_type_error(loop_thread: LoopThread) -> None:
+    with pytest.raises(TypeError, match=r"needs a callable.*got a int"):
+        loop_thread.run(42)  # type: ignore[call-overload]
+    coro = _double(1)
+    with pytest.raises(TypeError, match=r"not lt\.submit\(fetch\(url\)\)"):
+        loop_thread.submit(coro)  # type: ignore[call-overload]
+    coro.close()
+
+
+def test_fn_returning_a_non_yieldable_is_a_type_error(loop_thread: LoopThread) -> None:
+    def forty_two() -> int:
+        return 42
+
+    with pytest.raises(TypeError, match=r"forty_two\(\) returned .*cannot convert a int"):
+        loop_thread.run(forty_two)  # type: ignore[call-overload]
+
+
+def test_loop_factory_failure_is_raised_by_start() -> None:
+    def broken() -> asyncio.AbstractEventLoop:
+        raise Boom("no loop for you")
+
+    threads = threading.active_count()
+    lt = LoopThread(loop_factory=broken)
+    with pytest.raises(Boom):
+        lt.start()
+    assert threading.active_count() == threads
+    with pytest.raises(RuntimeError, match="closed"):
+        lt.run(_double, 1)
+
+
+# --- context ----------------------------------------------------------------------
+
+
+def test_fn_runs_in_a_copy_of_the_callers_context(loop_thread: LoopThread, run: Run) -> None:
+    async def body() -> str:
+        seen = request_id.get()
+        request_id.set("changed on the loop")
+        return seen
+
+    request_id.set("thread caller")
+    assert loop_thread.run(body) == "thread caller"
+    assert loop_thread.submit(body).result(WAIT) == "thread caller"
+    assert request_id.get() == "thread caller"
+
+    async def main() -> str:
+        request_id.set("loop caller")
+        seen = await loop_thread.call(body)
+        assert request_id.get() == "loop caller"
+        return seen
+
+    assert contextvars.copy_context().run(run, main()) == "loop caller"
+
+
+# --- exit ---------------------------------------------------------------------------
+
+
+def test_exit_cancels_and_waits_for_what_is_pending(loop_factory: LoopFactory) -> None:
+    parked = _Parked()
+    cleanup_started = threading.Event()
+    cleaned_up = threading.Event()
+
+    async def slow_cleanup() -> None:
+        cleanup_started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.sleep(0)
+            cleaned_up.set()
+
+    def never_resolved() -> asyncio.Future[int]:
+        return asyncio.get_running_loop().create_future()
+
+    with LoopThread(loop_factory=loop_factory) as lt:
+        submitted = lt.submit(parked)
+        cleanup = lt.submit(slow_cleanup)
+        plain = lt.submit(never_resolved)
+        blocked: list[BaseException] = []
+
+        def blocking_caller() -> None:
+            try:
+                lt.run(_Parked())
+            except BaseException as exc:
+                blocked.append(exc)
+
+        caller = threading.Thread(target=blocking_caller)
+        caller.start()
+        assert parked.started.wait(WAIT)
+        assert cleanup_started.wait(WAIT)
+    caller.join(WAIT)
+    assert parked.cancelled.is_set()
+    assert cleaned_up.is_set()
+    assert submitted.cancelled()
+    assert cleanup.cancelled()
+    assert plain.cancelled()
+    assert len(blocked) == 1
+    assert isinstance(blocked[0], concurrent.futures.CancelledError)
+    assert lt.asyncio_loop.is_closed()
+
+
+def test_exit_fails_futures_bridged_to_other_loops(loop_thread: LoopThread, run: Run) -> None:
+    async def make_future() -> asyncio.Future[int]:
+        return asyncio.get_running_loop().create_future()
+
+    orphan = loop_thread.run(make_future)
+
+    async def main() -> None:
+        waiting = asyncio.ensure_future(to_asyncio_future(orphan))
+        await asyncio.sleep(0)
+        await asyncio.get_running_loop().run_in_executor(None, loop_thread.close)
+        with pytest.raises(RuntimeError, match="closed while the future was pending"):
+            await waiting
+
+    run(main())
+
+
+def _open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_no_threads_or_file_descriptors_leak(loop_factory: LoopFactory) -> None:
+    def in_executor() -> asyncio.Future[int]:
+        return asyncio.get_running_loop().run_in_executor(None, sum, [1, 2])
+
+    gc.collect()
+    threads_before = set(threading.enumerate())
+    fds_before = _open_fds()
+    for _ in range(3):
+        with LoopThread(loop_factory=loop_factory) as lt:
+            assert lt.run(in_executor) == 3
+            assert lt.run(_double, 1) == 2
+            assert len(threading.enumerate()) > len(threads_before)
+    gc.collect()
+    assert set(threading.enumerate()) == threads_before
+    assert _open_fds() == fds_before
