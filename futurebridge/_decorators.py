@@ -447,9 +447,11 @@ else:
         if not carrier.finished:
             return task
         # Done without suspending: a done future, as an eager task would be.
-        # The task then ends quietly with None on its first step. (Made in a
-        # helper: the exception's traceback reaches this frame through
-        # first_step's, so a local here holding the future would be a cycle.)
+        # The task ends quietly with None on its first step, if the loop ever
+        # runs it, so it must not be reported as destroyed while pending.
+        task._log_destroy_pending = False  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
+        # Made in a helper: the exception's traceback reaches this frame through
+        # first_step's, so a local here holding the future would be a cycle.
         return carrier.settled(loop)
 
     class _Started(Coroutine[Any, Any, Any]):
@@ -517,6 +519,10 @@ else:
 
         def close(self) -> None:
             self._coro.close()
+
+        def __getattr__(self, name: str) -> Any:
+            # __qualname__, cr_frame, cr_code...: the task's repr and get_stack().
+            return getattr(self._coro, name)
 
         def __await__(self) -> Generator[Any, None, Any]:
             raise TypeError("futurebridge's internal task carrier is not awaitable")

@@ -1010,3 +1010,23 @@ def test_no_reference_cycle_per_call(run: Run) -> None:
             gc.enable()
 
     assert run(main()) == 0
+
+
+def test_as_tornado_leaves_nothing_pending_when_done_at_once(loop_factory: Any) -> None:
+    @as_tornado
+    async def quick() -> int:
+        return 1
+
+    async def main() -> int:
+        # The loop stops after this step: nothing scheduled by it will run.
+        asyncio.get_running_loop().stop()
+        return await quick()
+
+    loop = loop_factory()
+    try:
+        assert loop.run_until_complete(main()) == 1
+    finally:
+        # Closed without cancelling leftover tasks: any left pending would be
+        # reported as "Task was destroyed but it is pending" when collected.
+        loop.close()
+    gc.collect()
