@@ -51,6 +51,11 @@ def native_inside(key: str) -> Coroutine[Any, Any, int]:
 
 
 @gen.coroutine
+async def half_migrated(key: str) -> int:
+    return len(key)
+
+
+@gen.coroutine
 def plain(key: str) -> int:
     return len(key)
 
@@ -72,6 +77,9 @@ async def coroutine_cases(service: Service) -> None:
     # Tornado does not await what a non-generator function returns: the
     # future's result is the coroutine object itself.
     assert_type(native_inside("a"), Future[Coroutine[Any, Any, int]])
+    # (mypy calls the async def's result Coroutine, pyright CoroutineType.)
+    not_awaited_yet = await half_migrated("a")
+    assert_type(await not_awaited_yet, int)
 
     # Wrong argument types and counts: stock Tornado types all of these as
     # ``def (*Any, **Any) -> Future[Any]`` and accepts them.
@@ -81,11 +89,13 @@ async def coroutine_cases(service: Service) -> None:
     fetch_count("a", retry=2)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
     plain(b"a")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     native_inside(3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    half_migrated(3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     service.lookup("1")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     # A wrong result type.
     name: int = await service.lookup(1)  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
     count: int = await native_inside("a")  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
-    del name, count
+    migrated: int = await half_migrated("a")  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+    del name, count, migrated
 
 
 # --- run_on_executor: ParamSpec, Future[T] ---------------------------------
@@ -130,6 +140,12 @@ async def _int() -> int:
     return 1
 
 
+def _from_bytes(raw: bytes) -> Future[bytes]:
+    done: Future[bytes] = Future()
+    done.set_result(raw)
+    return done
+
+
 async def convert_yielded_cases(
     future: Future[int],
     task: asyncio.Task[str],
@@ -170,6 +186,9 @@ async def convert_yielded_cases(
     gen.convert_yielded(42)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
     gen.convert_yielded((future,))  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
     to_tornado_future(_int())  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    # to_asyncio_future is a plain function, not singledispatch like convert_yielded.
+    gen.convert_yielded.register(bytes, _from_bytes)
+    to_asyncio_future.register(bytes, _from_bytes)  # type: ignore[attr-defined]  # pyright: ignore[reportFunctionMemberAccess]
     del text, names, raw, same
 
 

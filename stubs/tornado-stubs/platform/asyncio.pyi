@@ -6,10 +6,11 @@
 # runtime); ``to_tornado_future`` returns its argument, with its type.
 
 import asyncio
-from collections.abc import Callable
-from typing import Any, Protocol, TypeAlias, TypeVar, TypeVarTuple
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future as _ConcurrentFuture
+from typing import Any, Protocol, TypeAlias, TypeVar, TypeVarTuple, overload
 
-from tornado.gen import _ConvertYielded  # pyright: ignore[reportPrivateUsage]
+from tornado.gen import _NullFuture  # pyright: ignore[reportPrivateUsage]
 from tornado.ioloop import (
     IOLoop,
     _Selectable,  # pyright: ignore[reportPrivateUsage]
@@ -20,6 +21,7 @@ class _HasFileno(Protocol):
 
 _FileDescriptorLike: TypeAlias = int | _HasFileno
 _T = TypeVar("_T")
+_K = TypeVar("_K")
 _Ts = TypeVarTuple("_Ts")
 
 class BaseAsyncIOLoop(IOLoop):
@@ -45,7 +47,32 @@ class AsyncIOLoop(BaseAsyncIOLoop):
 
 def to_tornado_future(asyncio_future: asyncio.Future[_T]) -> asyncio.Future[_T]: ...
 
-to_asyncio_future: _ConvertYielded
+# The same overloads as tornado.gen.convert_yielded, which it calls (but a
+# plain function: no ``register``).
+@overload
+def to_asyncio_future(tornado_future: _NullFuture | None) -> _NullFuture: ...
+@overload
+def to_asyncio_future(tornado_future: _ConcurrentFuture[_T]) -> _ConcurrentFuture[_T]: ...
+@overload
+def to_asyncio_future(tornado_future: Awaitable[_T]) -> asyncio.Future[_T]: ...
+@overload
+def to_asyncio_future(tornado_future: list[asyncio.Future[_T]]) -> asyncio.Future[list[_T]]: ...
+@overload
+def to_asyncio_future(
+    tornado_future: list[Awaitable[_T] | _ConcurrentFuture[_T]],
+) -> asyncio.Future[list[_T]]: ...
+@overload
+def to_asyncio_future(tornado_future: list[Any]) -> asyncio.Future[list[Any]]: ...
+@overload
+def to_asyncio_future(
+    tornado_future: dict[_K, asyncio.Future[_T]],
+) -> asyncio.Future[dict[_K, _T]]: ...
+@overload
+def to_asyncio_future(
+    tornado_future: dict[_K, Awaitable[_T] | _ConcurrentFuture[_T]],
+) -> asyncio.Future[dict[_K, _T]]: ...
+@overload
+def to_asyncio_future(tornado_future: dict[_K, Any]) -> asyncio.Future[dict[_K, Any]]: ...
 
 class AnyThreadEventLoopPolicy(asyncio.DefaultEventLoopPolicy):
     # Created on first access (the runtime builds it in a module ``__getattr__``).
