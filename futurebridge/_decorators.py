@@ -144,14 +144,16 @@ def as_asyncio(fn: object, /) -> object:
         body = await fetch("http://example.com/")
 
     Nothing runs until the coroutine is awaited (``@gen.coroutine`` starts at
-    call time; use :func:`as_tornado` for that).
+    call time; use :func:`as_tornado` for that). The decorator takes no
+    options: write ``@as_asyncio``, not ``@as_asyncio()``.
 
     Cancellation: cancelling the awaiting task cancels what is underneath: the
     Tornado or asyncio future being awaited, a concurrent future that has not
     started, and a generator, which gets :class:`asyncio.CancelledError`
-    thrown in at its current ``yield`` so its ``finally`` blocks run (a
-    ``@gen.coroutine`` generator keeps running instead: Tornado issues 2990
-    and 3537).
+    thrown in at its current ``yield`` so its ``finally`` blocks run. (A
+    generator under ``@gen.coroutine`` keeps running instead, Tornado issues
+    2990 and 3537: decorating such a function only cancels its future, so
+    replace ``@gen.coroutine`` with ``@as_asyncio`` rather than stacking them.)
 
     contextvars: *fn*, and every step of a generator, runs in a copy of the
     caller's context, as with ``@gen.coroutine``. A coroutine is awaited
@@ -313,7 +315,8 @@ def as_tornado(fn: object, /) -> object:
     Legacy code can ``x = yield f()`` inside ``@gen.coroutine`` or pass
     ``f()`` to :meth:`tornado.ioloop.IOLoop.add_future`; new code can
     ``await f()``. It must be called on a running loop's thread (from a
-    coroutine or a callback), as the future belongs to that loop.
+    coroutine or a callback), as the future belongs to that loop. The
+    decorator takes no options: write ``@as_tornado``, not ``@as_tornado()``.
 
     It works on plain functions, methods, ``classmethod`` and ``staticmethod``
     objects (in either order), abstract methods and :func:`functools.partial`

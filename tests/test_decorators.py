@@ -618,6 +618,27 @@ def test_as_tornado_cancel_cancels_the_coroutine(run: Run) -> None:
     run(main())
 
 
+def test_as_tornado_cancel_throws_into_a_legacy_generator(run: Run) -> None:
+    events: list[str] = []
+
+    @as_tornado
+    def legacy() -> Generator[Any, Any, None]:
+        try:
+            yield tornado.gen.sleep(3600)
+        finally:
+            events.append("finally")
+
+    async def main() -> None:
+        future = legacy()
+        await _ticks(2)
+        future.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await future
+        assert events == ["finally"]
+
+    run(main())
+
+
 def test_as_tornado_cancel_before_first_step_cancels_awaited_future(run: Run) -> None:
     inner: list[asyncio.Future[None]] = []
 
