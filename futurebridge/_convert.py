@@ -444,8 +444,9 @@ def _from_concurrent_future(
 def _from_sequence(
     objs: Sequence[object], loop: asyncio.AbstractEventLoop
 ) -> asyncio.Future[list[Any]]:
+    path = (id(objs),)
     for obj in objs:
-        _check(obj)
+        _check(obj, path)
     children = [_convert_here(obj, loop) for obj in objs]
     return _gather(children, None, loop)
 
@@ -453,22 +454,35 @@ def _from_sequence(
 def _from_mapping(
     objs: Mapping[Any, object], loop: asyncio.AbstractEventLoop
 ) -> asyncio.Future[dict[Any, Any]]:
+    path = (id(objs),)
     for obj in objs.values():
-        _check(obj)
+        _check(obj, path)
     keys = list(objs)
     children = [_convert_here(objs[key], loop) for key in keys]
     return _gather(children, keys, loop)
 
 
-def _check(obj: object) -> None:
-    """Raise TypeError now if *obj* could not be converted (rule 4)."""
+def _check(obj: object, path: tuple[int, ...]) -> None:
+    """Raise TypeError now if *obj* could not be converted (rule 4).
+
+    *path* holds the ids of the aggregates that enclose *obj*. An aggregate
+    that contains itself can never resolve; without this check it ended in a
+    RecursionError from deep inside this function (found by the bad-input suite).
+    """
     handler = _handler_for(obj)
-    if handler is _from_sequence:
-        for child in cast("Sequence[object]", obj):
-            _check(child)
-    elif handler is _from_mapping:
-        for child in cast("Mapping[object, object]", obj).values():
-            _check(child)
+    if handler is _from_sequence or handler is _from_mapping:
+        if id(obj) in path:
+            raise TypeError(
+                f"cannot convert a {_type_name(obj)} that contains itself: a list, tuple "
+                "or dict of yieldables must not contain itself at any depth"
+            )
+        path = (*path, id(obj))
+        if handler is _from_sequence:
+            for child in cast("Sequence[object]", obj):
+                _check(child, path)
+        else:
+            for child in cast("Mapping[object, object]", obj).values():
+                _check(child, path)
 
 
 def _gather(
