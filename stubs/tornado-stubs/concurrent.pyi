@@ -10,9 +10,9 @@ from asyncio import Future as Future
 from collections.abc import Callable
 from concurrent import futures
 from types import TracebackType
-from typing import Any, Concatenate, Protocol, TypeVar, overload, type_check_only
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, overload, type_check_only
 
-from typing_extensions import ParamSpec, TypeIs
+from typing_extensions import TypeIs
 
 _T = TypeVar("_T")
 _S = TypeVar("_S")

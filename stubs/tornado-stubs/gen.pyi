@@ -15,13 +15,12 @@
 import datetime
 import types
 from asyncio import Future
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from concurrent.futures import Future as _ConcurrentFuture
-from typing import Any, Protocol, TypeAlias, TypeVar, overload, type_check_only
+from typing import Any, ParamSpec, Protocol, Self, TypeAlias, TypeVar, overload, type_check_only
 
 from tornado.ioloop import IOLoop
 from tornado.util import TimeoutError as TimeoutError
-from typing_extensions import ParamSpec
 
 _T = TypeVar("_T")
 _K = TypeVar("_K")
@@ -69,7 +68,7 @@ class WaitIterator:
     def __init__(self, *args: Future[Any], **kwargs: Future[Any]) -> None: ...
     def done(self) -> bool: ...
     def next(self) -> Future[Any]: ...
-    def __aiter__(self) -> AsyncIterator[Any]: ...
+    def __aiter__(self) -> Self: ...
     def __anext__(self) -> Future[Any]: ...
 
 # ``multi`` runs every child and gathers their results: a sequence gives a

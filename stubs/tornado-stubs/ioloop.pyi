@@ -18,11 +18,10 @@ from asyncio import Future
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from concurrent.futures import Future as _ConcurrentFuture
-from typing import Any, Literal, Protocol, TypeVar, TypeVarTuple, overload
+from typing import Any, Literal, ParamSpec, Protocol, TypeVar, TypeVarTuple, overload
 
 from tornado.util import Configurable
 from tornado.util import TimeoutError as TimeoutError
-from typing_extensions import ParamSpec
 
 class _Selectable(Protocol):
     def fileno(self) -> int: ...

@@ -26,7 +26,7 @@ from typing import Any, assert_type
 
 from legacy_app import CounterStore, exercise, run_demo
 from tornado import gen
-from tornado.concurrent import Future, chain_future, run_on_executor
+from tornado.concurrent import Future, chain_future, is_future, run_on_executor
 from tornado.ioloop import IOLoop
 from tornado.platform.asyncio import to_asyncio_future, to_tornado_future
 
@@ -245,6 +245,12 @@ def chain_future_cases(
     # The result types must agree.
     chain_future(future, text)  # type: ignore[misc]  # pyright: ignore[reportArgumentType]
     chain_future(cf, 3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def is_future_case(thing: object) -> None:
+    # A TypeIs guard (stock: a plain bool).
+    if is_future(thing):
+        assert_type(thing, Future[Any] | concurrent.futures.Future[Any])
 
 
 # --- IOLoop: run_sync, add_future, run_in_executor, callbacks --------------
