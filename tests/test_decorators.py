@@ -153,7 +153,7 @@ def test_result_is_a_coroutine_function_for_every_kind() -> None:
 
 
 @pytest.mark.asyncio
-async def test_result_is_accepted_by_create_task_and_run_sync() -> None:
+async def test_result_is_accepted_by_create_task_and_ensure_future() -> None:
     assert await asyncio.create_task(legacy_add(4)) == 5
     assert await asyncio.ensure_future(legacy_gen_return(1)) == 10
 
