@@ -38,12 +38,8 @@ import types
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast, overload
 
-from tornado.platform.asyncio import AsyncIOLoop as _SeamIOLoop
-
-from ._convert import (
-    _fail_bridges_from,  # pyright: ignore[reportPrivateUsage]
-    to_asyncio_future,
-)
+from ._convert import to_asyncio_future
+from ._ioloop import AsyncIOLoop
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -67,17 +63,6 @@ _STARTING = "starting"
 _RUNNING = "running"
 _CLOSING = "closing"
 _CLOSED = "closed"
-
-
-# --- the loop seam --------------------------------------------------------------
-# futurebridge._ioloop (AsyncIOLoop) is being written; until it lands, the loop
-# thread runs Tornado's own AsyncIOLoop. Only this function knows which.
-def _new_ioloop(
-    asyncio_loop: asyncio.AbstractEventLoop | None,
-) -> tuple[_SeamIOLoop, asyncio.AbstractEventLoop]:
-    ioloop = _SeamIOLoop() if asyncio_loop is None else _SeamIOLoop(asyncio_loop=asyncio_loop)
-    loop: asyncio.AbstractEventLoop = ioloop.asyncio_loop
-    return ioloop, loop
 
 
 if sys.version_info >= (3, 12):
@@ -149,7 +134,7 @@ class LoopThread:
         self._state = _NEW
         self._thread: threading.Thread | None = None
         self._thread_id: int | None = None
-        self._ioloop: _SeamIOLoop | None = None
+        self._ioloop: AsyncIOLoop | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._start_error: BaseException | None = None
         # Calls started and not yet ended. The loop keeps only weak references
@@ -249,7 +234,7 @@ class LoopThread:
                 self._state = _CLOSED
 
     @property
-    def ioloop(self) -> _SeamIOLoop:
+    def ioloop(self) -> AsyncIOLoop:
         """The IOLoop running on the thread (``IOLoop.current()`` there).
 
         :raises RuntimeError: before :meth:`start`.
@@ -285,7 +270,9 @@ class LoopThread:
         try:
             asyncio_loop = None if self._loop_factory is None else self._loop_factory()
             try:
-                ioloop, loop = _new_ioloop(asyncio_loop)
+                # Created on this thread, so it becomes this thread's current loop
+                # (IOLoop.current() and asyncio.get_event_loop() find it here).
+                ioloop = AsyncIOLoop(asyncio_loop=asyncio_loop)
             except BaseException:
                 if asyncio_loop is not None:
                     asyncio_loop.close()
@@ -294,6 +281,7 @@ class LoopThread:
             self._start_error = exc
             ready.set()
             return
+        loop = ioloop.asyncio_loop
         self._ioloop = ioloop
         self._loop = loop
         self._thread_id = _get_ident()
@@ -301,10 +289,8 @@ class LoopThread:
         try:
             ioloop.start()
         finally:
-            try:
-                _fail_bridges_from(loop)
-            finally:
-                ioloop.close()
+            # Also fails the waiters of this loop's futures bridged elsewhere.
+            ioloop.close()
 
     def _begin_shutdown(self) -> None:
         assert self._loop is not None

@@ -19,7 +19,7 @@ import tornado.gen
 import uvloop
 from tornado.ioloop import IOLoop
 
-from futurebridge import LoopThread, to_asyncio_future
+from futurebridge import AsyncIOLoop, LoopThread, to_asyncio_future
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
@@ -119,6 +119,7 @@ def test_fn_runs_on_the_loop_thread_with_our_ioloop_current(loop_thread: LoopThr
     ident, ioloop, loop = loop_thread.run(where)
     assert ident != threading.get_ident()
     assert ioloop is loop_thread.ioloop
+    assert isinstance(ioloop, AsyncIOLoop)
     assert loop is loop_thread.asyncio_loop
     assert loop_thread.ioloop.asyncio_loop is loop_thread.asyncio_loop
 

@@ -11,7 +11,7 @@ import asyncio
 import concurrent.futures
 from typing import assert_type
 
-from futurebridge import LoopThread
+from futurebridge import AsyncIOLoop, LoopThread
 
 
 async def _fetch(url: str, *, retries: int = 0) -> bytes:
@@ -43,6 +43,7 @@ def from_threads(lt: LoopThread) -> None:
     assert_type(lt.submit(_plain, False), concurrent.futures.Future[None])
     assert_type(lt.submit(_fetch, "u").result(), bytes)
     assert_type(lt.asyncio_loop, asyncio.AbstractEventLoop)
+    assert_type(lt.ioloop, AsyncIOLoop)
     with LoopThread(loop_factory=asyncio.new_event_loop, name="worker") as entered:
         assert_type(entered, LoopThread)
 
