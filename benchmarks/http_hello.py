@@ -21,7 +21,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Any, cast
 
 SERVERS = {
@@ -72,7 +72,9 @@ async def _serve(kind: str) -> None:
 
     class Hello(tornado.web.RequestHandler):
         def get(self) -> None:
-            self.write(BODY)
+            # getattr: Tornado types write()'s dict chunk as a bare dict, unknown to pyright.
+            write: Callable[[bytes], None] = getattr(self, "write")
+            write(BODY)
 
     app = tornado.web.Application([(r"/", Hello)])
     sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
@@ -103,7 +105,7 @@ def _qualname(obj: object) -> str:
 
 
 @contextlib.contextmanager
-def server_process(kind: str) -> Iterator[int]:
+def server_process(kind: str) -> Generator[int, None, None]:
     """Run ``serve(kind)`` in a child process; yield its port; stop it on exit."""
     process = subprocess.Popen(
         [sys.executable, __file__, "serve", "--loop", kind],
@@ -165,10 +167,11 @@ class _Load:
 
 
 class _Connection(asyncio.Protocol):
+    transport: asyncio.Transport  # set by connection_made, before any other use
+
     def __init__(self, load: _Load) -> None:
         self.load = load
         self.buffer = bytearray()
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set at once
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport, but behave as one.
@@ -190,7 +193,7 @@ class _Connection(asyncio.Protocol):
             total = end + 4 + length
             if len(buffer) < total:
                 return
-            ok = buffer.startswith(b"HTTP/1.1 200 ") and buffer[end + 4 : total] == BODY
+            ok = buffer.startswith(b"HTTP/1.1 200 ") and bytes(buffer[end + 4 : total]) == BODY
             del buffer[:total]
             self.load.received(self, ok)
 
@@ -235,7 +238,7 @@ def _client_loop() -> asyncio.AbstractEventLoop:
 
 def variants(stack: contextlib.ExitStack) -> list[Any]:
     """The HTTP row's variants for ``futurebridge._bench``: one server process each."""
-    from futurebridge._bench import Variant
+    from futurebridge._bench import Side, Variant
 
     client = _client_loop()
     stack.callback(client.close)
@@ -247,7 +250,7 @@ def variants(stack: contextlib.ExitStack) -> list[Any]:
         def timer(n: int, port: int = port) -> float:
             return client.run_until_complete(load(port, n))
 
-        side = "tornado" if kind == "tornado" else "futurebridge"
+        side: Side = "tornado" if kind == "tornado" else "futurebridge"
         result.append(Variant(name, side, timer))
     return result
 
