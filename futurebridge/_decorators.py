@@ -196,8 +196,8 @@ def _coroutine_function(func: Callable[..., Any]) -> Callable[..., Coroutine[Any
     if inspect.isgeneratorfunction(func):
 
         async def drive_generator(*args: Any, **kwargs: Any) -> Any:
-            context = contextvars.copy_context()
-            return await _drive(context.run(func, *args, **kwargs), context)
+            # Creating a generator runs none of its body: no need to enter a context.
+            return await _drive(func(*args, **kwargs), contextvars.copy_context())
 
         return drive_generator
 
