@@ -157,7 +157,8 @@ class TargetResult:
     text: str
     ours: str
     other: str
-    ratio: float
+    ratio: float | None
+    """``None`` when one of the two variants could not run (a missing optional dependency)."""
     met: bool
 
 
@@ -336,7 +337,14 @@ def run_bench(
             medians = {v.name: v.median for v in result.variants}
             missed: list[int] = []
             for target in row.targets:
-                ours = medians[target.ours or variants[0].name]
+                ours_name = target.ours or variants[0].name
+                if ours_name not in medians or target.other not in medians:
+                    # A variant needing an optional dependency (uvloop) did not run.
+                    result.targets.append(
+                        TargetResult(target.text, ours_name, target.other, None, False)
+                    )
+                    continue
+                ours = medians[ours_name]
                 if row.unit == "rate":
                     ratio = medians[target.other] / ours  # both are seconds per request
                 else:
@@ -841,7 +849,7 @@ def format_report(result: BenchResult) -> str:
         "per variant; ratio = futurebridge / other, time rows: below 1 means futurebridge is "
         "faster; rate rows: above 1 means futurebridge serves more",
     ]
-    met = missed = skipped = 0
+    met = missed = unmeasured = skipped = 0
     for row in result.rows:
         lines.append("")
         lines.append(row.title)
@@ -861,17 +869,23 @@ def format_report(result: BenchResult) -> str:
                 f"    {v.side:<12} {v.name:<44} {_format_value(row.unit, v.median):>16}  {ratio}"
             )
         for t in row.targets:
+            who = "" if t.ours == ours.name else f"{t.ours}: "
+            if t.ratio is None:
+                unmeasured += 1
+                lines.append(f"    target {who}{t.text}: not measured ({t.ours} did not run)")
+                continue
             met += t.met
             missed += not t.met
-            who = "" if t.ours == ours.name else f"{t.ours}: "
             lines.append(
-                f"    target {who}{t.text}: ratio {t.ratio:.2f}, {'met' if t.met else 'MISSED'}"
+                f"    target {who}{t.text}: ratio {t.ratio:.3f}, {'met' if t.met else 'MISSED'}"
             )
         if row.profile:
             lines.append("    profile of the missed variant (cProfile, one batch, by own time):")
             lines.extend(f"      {line}" for line in row.profile.splitlines())
     lines.append("")
-    lines.append(f"targets: {met} met, {missed} missed; rows skipped: {skipped}")
+    lines.append(
+        f"targets: {met} met, {missed} missed, {unmeasured} not measured; rows skipped: {skipped}"
+    )
     return "\n".join(lines)
 
 
@@ -907,9 +921,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY,...",
         help=f"run only these rows (of {', '.join(row.key for row in ROWS)})",
     )
-    parser.add_argument("--batches", type=int, help="batches per variant (default 15, quick 5)")
+    parser.add_argument("--batches", type=int, help="batches per variant (default 15, quick 7)")
     parser.add_argument(
-        "--batch-ms", type=float, help="milliseconds per batch (default 100, quick 25)"
+        "--batch-ms", type=float, help="milliseconds per batch (default 100, quick 40)"
     )
     parser.add_argument(
         "--no-profile",
@@ -936,8 +950,8 @@ def main(args: argparse.Namespace) -> int:
             return 2
         rows = [known[key] for key in wanted]
     quick: bool = args.quick
-    batches: int = args.batches or (5 if quick else 15)
-    batch_ms: float = args.batch_ms or (25.0 if quick else 100.0)
+    batches: int = args.batches or (7 if quick else 15)
+    batch_ms: float = args.batch_ms or (40.0 if quick else 100.0)
     progress = _Progress()
     result = run_bench(
         rows,

@@ -95,7 +95,7 @@ def test_batches_interleave_and_ratios_are_ratios_of_medians() -> None:
     assert "ncalls" in only.profile
     report = format_report(result)
     assert "MISSED" in report
-    assert "ratio 1.50" in report
+    assert "ratio 1.500" in report
 
 
 def test_rate_rows_compare_throughput() -> None:
