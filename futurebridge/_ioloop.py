@@ -46,10 +46,16 @@ Rules that hold across this module:
    object: callbacks run through the module-level :func:`_run_callback`
    (Tornado's error-logging contract) with their arguments in the asyncio
    handle. A ``functools.partial`` is built only for keyword arguments.
-3. "Am I on the loop's thread?" is answered with the thread id recorded by
-   asyncio's ``BaseEventLoop`` (``_thread_id``), because asking asyncio for
-   the running loop costs a getpid() system call on Python 3.11; other loops
-   (uvloop) are asked the public way.
+3. The hot paths (``add_callback`` on the loop's thread, ``call_later``,
+   ``call_at``) must cost little more than asyncio's own ``call_soon`` and
+   ``call_later``, so on asyncio's ``BaseEventLoop`` they use what CPython
+   3.11-3.13 all have: the running thread's id (``_thread_id``; asking
+   asyncio for the running loop costs a getpid() system call on 3.11), and
+   ``_call_soon`` / a ``TimerHandle`` pushed on ``_scheduled`` (what
+   ``call_soon`` and ``call_at`` do after checks that cannot fail there).
+   In debug mode, on a closed loop, or on any other loop (uvloop), the public
+   methods are used, and the thread is known from :meth:`start` and
+   :meth:`run_sync`, else by asking asyncio.
 4. Nothing here creates an asyncio loop implicitly through
    ``asyncio.get_event_loop()`` (deprecated, warning on 3.12 and 3.13): the
    loop set for a thread is read without side effects, and a loop is created
@@ -61,6 +67,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import heapq
 import logging
 import types
 import warnings
@@ -90,6 +97,11 @@ _S = TypeVar("_S", bound="_Selectable")
 logger = logging.getLogger("futurebridge")
 
 _CoroutineType = types.CoroutineType
+_heappush = heapq.heappush
+_TimerHandle = asyncio.TimerHandle
+# What the fast paths use of asyncio's BaseEventLoop (rule 3), the same in
+# CPython 3.11 to 3.13; a loop that lacks any of them takes the public paths.
+_BASE_LOOP_INTERNALS = ("_thread_id", "_debug", "_closed", "_call_soon", "_scheduled")
 # getattr: Tornado types convert_yielded's argument too narrowly for "anything
 # a callback returned".
 _tornado_convert_yielded: Callable[[object], Any] = getattr(tornado.gen, "convert_yielded")
@@ -122,6 +134,23 @@ def _run_callback(callback: Callable[..., object], *args: Any) -> None:
         return
     except Exception:
         app_log.error("Exception in callback %r", _describe(callback, args), exc_info=True)
+        return
+    if ret is not None:
+        _watch(ret, callback)
+
+
+def _run_callback0(callback: Callable[[], object]) -> None:
+    """:func:`_run_callback` for a callback without arguments, the common case.
+
+    Kept apart because packing and unpacking an empty ``*args`` is a
+    measurable part of a callback's cost.
+    """
+    try:
+        ret = callback()
+    except asyncio.CancelledError:
+        return
+    except Exception:
+        app_log.error("Exception in callback %r", callback, exc_info=True)
         return
     if ret is not None:
         _watch(ret, callback)
@@ -228,7 +257,9 @@ class _BridgeIOLoop(IOLoop):
     _readers: set[int]
     _writers: set[int]
     _default_executor: concurrent.futures.Executor | None
-    _base_loop: bool
+    # The asyncio loop again, when the fast paths may use its internals (rule 3).
+    _base: Any
+    _thread_ident: int | None
 
     def _setup(self, asyncio_loop: asyncio.AbstractEventLoop) -> None:
         if not isinstance(asyncio_loop, asyncio.AbstractEventLoop):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -245,7 +276,11 @@ class _BridgeIOLoop(IOLoop):
         self._readers = set()
         self._writers = set()
         self._default_executor = None
-        self._base_loop = isinstance(asyncio_loop, asyncio.BaseEventLoop)
+        fast = isinstance(asyncio_loop, asyncio.BaseEventLoop) and all(
+            hasattr(asyncio_loop, name) for name in _BASE_LOOP_INTERNALS
+        )
+        self._base = asyncio_loop if fast else None
+        self._thread_ident = None
         registry = IOLoop._ioloop_for_asyncio
         # Loops closed through asyncio (not IOLoop.close()) leave stale
         # entries behind; drop them so a program making many loops does not
@@ -388,7 +423,11 @@ class _BridgeIOLoop(IOLoop):
         :raises RuntimeError: if the loop (or another loop) is already running
             on this thread, or it is closed.
         """
-        self.asyncio_loop.run_forever()
+        self._thread_ident = _get_ident()
+        try:
+            self.asyncio_loop.run_forever()
+        finally:
+            self._thread_ident = None
 
     def stop(self) -> None:
         """Stop the loop after the current iteration; safe from any thread.
@@ -453,7 +492,11 @@ class _BridgeIOLoop(IOLoop):
                 "run_sync() on an IOLoop that is already running: it would never return; "
                 "await the work (or use add_callback) from code running on the loop instead"
             )
-        return loop.run_until_complete(_run_sync_main(func, timeout, loop))
+        self._thread_ident = _get_ident()
+        try:
+            return loop.run_until_complete(_run_sync_main(func, timeout, loop))
+        finally:
+            self._thread_ident = None
 
     def time(self) -> float:
         """The loop's clock: :func:`time.time`, as Tornado documents."""
@@ -462,9 +505,12 @@ class _BridgeIOLoop(IOLoop):
     # --- callbacks and timeouts
 
     def _on_loop_thread(self, loop: asyncio.AbstractEventLoop) -> bool:
-        if self._base_loop:
-            thread_id: int | None = getattr(loop, "_thread_id")  # see rule 3
+        if self._base is not None:
+            thread_id: int | None = self._base._thread_id
             return thread_id == _get_ident()
+        ident = self._thread_ident
+        if ident is not None:
+            return ident == _get_ident()
         return _get_running_loop() is loop
 
     def add_callback(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
@@ -477,15 +523,19 @@ class _BridgeIOLoop(IOLoop):
         if the callback returns a coroutine or another yieldable, it is run,
         and its exception logged the same way.
         """
+        base = self._base
+        if base is not None and not kwargs and base._thread_id == _get_ident() and not base._debug:
+            # call_soon() minus its checks, which cannot fail here (rule 3).
+            if args:
+                base._call_soon(_run_callback, (callback, *args), None)
+            else:
+                base._call_soon(_run_callback0, (callback,), None)
+            return
         if kwargs:
             callback = functools.partial(callback, *args, **kwargs)
             args = ()
         loop = self.asyncio_loop
-        if self._base_loop:
-            here: bool = loop._thread_id == _get_ident()  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
-        else:
-            here = _get_running_loop() is loop
-        if here:
+        if self._on_loop_thread(loop):
             loop.call_soon(_run_callback, callback, *args)
             return
         try:
@@ -540,9 +590,16 @@ class _BridgeIOLoop(IOLoop):
         if kwargs:
             callback = functools.partial(callback, *args, **kwargs)
             args = ()
-        loop = self.asyncio_loop
-        # asyncio's call_later is exactly this; calling call_at saves a frame.
-        return loop.call_at(loop.time() + delay, _run_callback, callback, *args)
+        loop = self._base
+        if loop is not None and not loop._debug and not loop._closed:
+            # asyncio's call_at() minus its checks and its frame (rule 3).
+            timer: Any = _TimerHandle(
+                loop.time() + delay, _run_callback, (callback, *args), loop, None
+            )
+            _heappush(loop._scheduled, timer)
+            timer._scheduled = True
+            return timer
+        return self.asyncio_loop.call_later(delay, _run_callback, callback, *args)
 
     def call_at(
         self, when: float, callback: Callable[..., object], *args: Any, **kwargs: Any
@@ -555,8 +612,7 @@ class _BridgeIOLoop(IOLoop):
         if kwargs:
             callback = functools.partial(callback, *args, **kwargs)
             args = ()
-        loop = self.asyncio_loop
-        return loop.call_at(loop.time() + (when - _time()), _run_callback, callback, *args)
+        return self.call_later(when - _time(), callback, *args)
 
     def remove_timeout(self, timeout: object) -> None:
         """Cancel a timeout; harmless if it already ran or was removed.
