@@ -1051,3 +1051,47 @@ def test_as_tornado_leaves_nothing_pending_when_done_at_once(loop_factory: Any) 
         # reported as "Task was destroyed but it is pending" when collected.
         loop.close()
     gc.collect()
+
+
+def test_on_futurebridges_own_ioloop() -> None:
+    from futurebridge import AsyncIOLoop
+
+    events: list[str] = []
+
+    @as_tornado
+    async def started(x: int) -> int:
+        events.append("started")
+        await asyncio.sleep(0)
+        return x + 1
+
+    @as_asyncio
+    def legacy(x: int) -> Generator[Any, Any, int]:
+        value = yield started(x)
+        try:
+            events.append("legacy waits")
+            yield tornado.gen.sleep(3600)
+        finally:
+            events.append("legacy finally")
+        return value
+
+    @tornado.gen.coroutine
+    def caller() -> Generator[Any, Any, tuple[int, bool]]:
+        done: TornadoFuture[int] = TornadoFuture()
+        IOLoop.current().add_future(started(1), lambda f: done.set_result(f.result()))
+        first = yield done
+        task = asyncio.ensure_future(legacy(5))
+        while "legacy waits" not in events:
+            yield moment
+        task.cancel()
+        try:
+            yield task
+        except asyncio.CancelledError:
+            return first, True
+        return first, False
+
+    io_loop = AsyncIOLoop()
+    try:
+        assert io_loop.run_sync(caller) == (2, True)
+    finally:
+        io_loop.close(all_fds=True)
+    assert events == ["started", "started", "legacy waits", "legacy finally"]
