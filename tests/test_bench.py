@@ -114,3 +114,27 @@ def test_rate_rows_compare_throughput() -> None:
     assert target.ratio == pytest.approx(2.0)
     assert target.met
     assert "10,000 req/s" in format_report(result)
+
+
+def test_a_target_whose_variant_did_not_run_is_not_measured() -> None:
+    def setup(stack: contextlib.ExitStack) -> list[Variant]:
+        return [_counting("ours", [], 1e-6), _counting("theirs", [], 1e-6)]
+
+    row = Row(
+        "partial",
+        "partial row",
+        setup,
+        (
+            Target("theirs", "<= 2x theirs", at_most=2.0),
+            Target("theirs", "<= 2x theirs", at_most=2.0, ours="ours on uvloop"),
+        ),
+    )
+    result = run_bench([row], batches=2, batch_seconds=0.001)
+    measured, unmeasured = result.rows[0].targets
+    assert measured.ratio == pytest.approx(1.0)
+    assert unmeasured.ratio is None
+    assert not unmeasured.met
+    report = format_report(result)
+    assert "not measured (ours on uvloop did not run)" in report
+    assert "1 met, 0 missed, 1 not measured" in report
+    assert json.loads(json.dumps(result.to_json()))["rows"][0]["targets"][1]["ratio"] is None
