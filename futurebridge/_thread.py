@@ -533,7 +533,7 @@ class _Call:
         raise NotImplementedError
 
     def abandoned(self) -> bool:
-        """True if the caller gave up before the call started."""
+        """True if the caller gave up before the call started (then nothing runs)."""
         raise NotImplementedError
 
     def start(self) -> None:
@@ -657,7 +657,11 @@ class _SubmitCall(_Call):
         self.target = target
 
     def abandoned(self) -> bool:
-        return self.target.cancelled()
+        if self.target.cancelled():
+            # Moves it to CANCELLED_AND_NOTIFIED, which concurrent.futures.wait() awaits.
+            self.target.set_running_or_notify_cancel()
+            return True
+        return False
 
     # The target stays PENDING (not RUNNING) until the outcome is known, so
     # that the caller's cancel() keeps working while the coroutine runs.
@@ -675,7 +679,9 @@ class _SubmitCall(_Call):
 
     def set_cancelled(self) -> None:
         self.delivered = True
+        # cancel() alone does not wake concurrent.futures.wait(); the notify does.
         self.target.cancel()
+        self.target.set_running_or_notify_cancel()
 
     def on_caller_done(self, target: concurrent.futures.Future[Any]) -> None:
         # Runs on whichever thread completed the target.

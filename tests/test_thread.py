@@ -124,6 +124,16 @@ def test_fn_runs_on_the_loop_thread_with_our_ioloop_current(loop_thread: LoopThr
     assert loop_thread.ioloop.asyncio_loop is loop_thread.asyncio_loop
 
 
+def test_ioloop_current_in_plain_callbacks_on_the_thread(loop_thread: LoopThread) -> None:
+    seen: list[IOLoop] = []
+
+    def plain() -> None:
+        seen.append(IOLoop.current())
+
+    loop_thread.run(plain)
+    assert seen == [loop_thread.ioloop]
+
+
 def test_runs_on_uvloop_when_asked() -> None:
     with LoopThread(loop_factory=uvloop.new_event_loop) as lt:
         assert isinstance(lt.asyncio_loop, uvloop.Loop)
@@ -493,3 +503,53 @@ def test_no_threads_or_file_descriptors_leak(loop_factory: LoopFactory) -> None:
     gc.collect()
     assert set(threading.enumerate()) == threads_before
     assert _open_fds() == fds_before
+
+
+# --- races --------------------------------------------------------------------------
+
+
+def test_closing_while_threads_keep_calling_never_hangs(loop_factory: LoopFactory) -> None:
+    # Every call either completes, is cancelled by the exit, or is refused:
+    # none may be queued onto a stopped loop and wait forever.
+    lt = LoopThread(loop_factory=loop_factory)
+    lt.start()
+    outcomes: list[str] = []
+    enough = threading.Barrier(5)
+
+    def hammer() -> None:
+        count = 0
+        while True:
+            try:
+                lt.run(_double, count) if count % 2 else lt.submit(_double, count).result(WAIT)
+            except RuntimeError:
+                outcomes.append("refused")
+                return
+            except concurrent.futures.CancelledError:
+                pass
+            count += 1
+            if count == 50:
+                enough.wait(WAIT)
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    enough.wait(WAIT)
+    lt.close()
+    for thread in threads:
+        thread.join(WAIT)
+    assert not any(thread.is_alive() for thread in threads)
+    assert outcomes == ["refused"] * 4
+
+
+def test_cancel_races_leave_nothing_behind(loop_thread: LoopThread) -> None:
+    futures = [loop_thread.submit(_fail_async if i % 2 else _double, i) for i in range(300)]
+    for future in futures[::3]:
+        future.cancel()
+    # Cancelled ones included: wait() sees a cancellation only once it is notified.
+    _, not_done = concurrent.futures.wait(futures, WAIT)
+    assert not not_done
+    for i, future in enumerate(futures):
+        assert future.done()
+        if not future.cancelled():
+            assert (future.exception() is not None) == bool(i % 2)
+    assert loop_thread.run(lambda: None) is None
