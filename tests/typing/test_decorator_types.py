@@ -219,8 +219,8 @@ async def negative_cases(service: Concrete) -> None:
     def plain_too() -> str:
         return ""
 
-    # @as_tornado gives a future, not a coroutine: create_task refuses it.
-    asyncio.create_task(started(1))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    # @as_tornado gives a future, not a coroutine: asyncio.run refuses it.
+    asyncio.run(started(1))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
     # Decorating a non-callable.
     as_asyncio(3)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
