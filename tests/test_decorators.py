@@ -1095,3 +1095,20 @@ def test_on_futurebridges_own_ioloop() -> None:
     finally:
         io_loop.close(all_fds=True)
     assert events == ["started", "started", "legacy waits", "legacy finally"]
+
+
+def test_as_tornado_cancelled_at_once_gives_a_cancelled_future(run: Run) -> None:
+    @as_tornado
+    async def gives_up() -> None:
+        raise asyncio.CancelledError
+
+    @as_tornado
+    def plain_gives_up() -> None:
+        raise asyncio.CancelledError
+
+    async def main() -> None:
+        for fn in (gives_up, plain_gives_up):
+            future = fn()
+            assert future.cancelled()
+
+    run(main())
