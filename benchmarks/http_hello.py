@@ -3,6 +3,7 @@
 Used by ``python -m futurebridge bench`` for its HTTP row, and runnable alone::
 
     python benchmarks/http_hello.py serve --loop futurebridge-uvloop
+    python benchmarks/http_hello.py profile --loop futurebridge   # where the server's time goes
 
 Each server runs in a process of its own (``serve``), so that it has a core to
 itself on a two-core machine, while the load client runs in the bench process
@@ -17,10 +18,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import importlib.util
 import os
+import pstats
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Generator
 from typing import Any, cast
@@ -45,19 +49,28 @@ TIMEOUT = 60.0
 # --- the server ---------------------------------------------------------------------------
 
 
-def serve(kind: str) -> None:
+def serve(kind: str, profile_to: str | None = None) -> None:
     """Serve hello-world on 127.0.0.1 (an ephemeral port) until stdin closes.
 
     Prints ``PORT <port> <IOLoop class> <asyncio loop class>`` once listening.
     ``tornado`` does not import futurebridge at all: that is Tornado's own loop.
+    With *profile_to*, the server runs under cProfile and writes its stats there.
     """
     factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
     if kind == "futurebridge-uvloop":
         import uvloop
 
         factory = uvloop.new_event_loop
+    profiler = cProfile.Profile() if profile_to else None
     with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(_serve(kind))
+        if profiler is not None:
+            profiler.enable()
+        try:
+            runner.run(_serve(kind))
+        finally:
+            if profiler is not None and profile_to is not None:
+                profiler.disable()
+                profiler.dump_stats(profile_to)
 
 
 async def _serve(kind: str) -> None:
@@ -106,10 +119,11 @@ def _qualname(obj: object) -> str:
 
 
 @contextlib.contextmanager
-def server_process(kind: str) -> Generator[int, None, None]:
+def server_process(kind: str, profile_to: str | None = None) -> Generator[int, None, None]:
     """Run ``serve(kind)`` in a child process; yield its port; stop it on exit."""
+    extra = ["--profile-to", profile_to] if profile_to else []
     process = subprocess.Popen(
-        [sys.executable, __file__, "serve", "--loop", kind],
+        [sys.executable, __file__, "serve", "--loop", kind, *extra],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -263,14 +277,39 @@ def variants(stack: contextlib.ExitStack) -> list[Any]:
     return result
 
 
+def profile(kind: str, requests: int) -> None:
+    """Load a profiled ``kind`` server with *requests* requests; print where its time went."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stats_path = os.path.join(tmp, "server.prof")
+        client = _client_loop()
+        try:
+            with server_process(kind, stats_path) as port:
+                elapsed = client.run_until_complete(load(port, requests))
+        finally:
+            client.close()
+        print(f"{kind}: {requests} requests in {elapsed:.2f} s under cProfile")
+        stats = pstats.Stats(stats_path)
+        stats.sort_stats("tottime").print_stats(25)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``serve --loop KIND``: run one server (what the bench starts in a child process)."""
+    """``serve --loop KIND``: run one server (what the bench starts in a child process).
+
+    ``profile --loop KIND``: profile one server under load and print the result.
+    """
     parser = argparse.ArgumentParser(description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve")
     serve_parser.add_argument("--loop", choices=sorted(EXPECTED_IOLOOP), required=True)
+    serve_parser.add_argument("--profile-to", metavar="PATH")
+    profile_parser = commands.add_parser("profile")
+    profile_parser.add_argument("--loop", choices=sorted(EXPECTED_IOLOOP), required=True)
+    profile_parser.add_argument("--requests", type=int, default=20_000)
     args = parser.parse_args(argv)
-    serve(args.loop)
+    if args.command == "serve":
+        serve(args.loop, args.profile_to)
+    else:
+        profile(args.loop, args.requests)
 
 
 if __name__ == "__main__":
