@@ -408,7 +408,13 @@ def run(loop_name: str = "asyncio") -> int:
         ):
             asyncio_loop = factory()
             asyncio.set_event_loop(asyncio_loop)
-            ioloop = AsyncIOMainLoop()
+            try:
+                # The IOLoop of the loop just set; closing it closes that loop.
+                ioloop = AsyncIOMainLoop()
+            except BaseException:
+                asyncio.set_event_loop(None)
+                asyncio_loop.close()
+                raise
             try:
                 loop_names = f"{_qualname(IOLoop.current())} on {_qualname(asyncio_loop)}"
                 base, checks = ioloop.run_sync(functools.partial(_serve_and_drive, pool, second))
