@@ -113,7 +113,8 @@ class LoopThread:
 
     :param loop_factory: makes the asyncio event loop the IOLoop runs on (for
         example ``uvloop.new_event_loop``); by default a new asyncio loop. It is
-        called on the loop thread. The LoopThread owns and closes that loop.
+        called on the loop thread and must return a new, open event loop, which
+        the LoopThread owns and closes.
     :param name: the thread's name.
 
     .. versionadded:: 0.1
@@ -268,14 +269,23 @@ class LoopThread:
 
     def _run_thread(self, ready: threading.Event) -> None:
         try:
-            asyncio_loop = None if self._loop_factory is None else self._loop_factory()
+            asyncio_loop = None
+            if self._loop_factory is not None:
+                made = self._loop_factory()
+                # Checked at run time: an untyped caller may pass any factory.
+                if not isinstance(made, asyncio.AbstractEventLoop):  # pyright: ignore[reportUnnecessaryIsInstance]
+                    raise TypeError(
+                        f"LoopThread's loop_factory must return an asyncio event loop, "
+                        f"got a {_type_name(made)}"
+                    )
+                asyncio_loop = made
             try:
                 # Created on this thread, so it becomes this thread's current loop
                 # (IOLoop.current() and asyncio.get_event_loop() find it here).
                 ioloop = AsyncIOLoop(asyncio_loop=asyncio_loop)
             except BaseException:
                 if asyncio_loop is not None:
-                    asyncio_loop.close()
+                    asyncio_loop.close()  # ours to close, as it would have been the IOLoop's
                 raise
         except BaseException as exc:
             self._start_error = exc

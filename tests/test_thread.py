@@ -399,6 +399,22 @@ def test_loop_factory_failure_is_raised_by_start() -> None:
         lt.run(_double, 1)
 
 
+def test_loop_factory_must_return_an_open_loop() -> None:
+    def closed_loop() -> asyncio.AbstractEventLoop:
+        loop = asyncio.new_event_loop()
+        loop.close()
+        return loop
+
+    threads = threading.active_count()
+    with pytest.raises(TypeError, match="must return an asyncio event loop, got a str"):
+        LoopThread(loop_factory=lambda: "loop").start()  # type: ignore[arg-type, return-value]
+    with pytest.raises(RuntimeError, match="closed"):
+        LoopThread(loop_factory=closed_loop).start()
+    assert threading.active_count() == threads
+    with LoopThread() as good:  # nothing was left registered or running
+        assert good.run(_double, 2) == 4
+
+
 # --- context ----------------------------------------------------------------------
 
 
