@@ -1,0 +1,128 @@
+"""Sphinx configuration of the futurebridge documentation.
+
+Build it with ``python3 -m nox -s docs``, or by hand::
+
+    sphinx-build -W --keep-going -n -b html docs docs/_build/html
+    sphinx-build -W --keep-going -n -b doctest docs docs/_build/doctest
+
+``-W`` makes every warning an error and ``-n`` (nitpicky) makes every
+cross-reference that does not resolve a warning, so a dangling link fails the
+build. The doctest builder runs every example of every page.
+
+References to Python and Tornado, offline
+-----------------------------------------
+The build must not need the network (CI reaches package registries only), so
+intersphinx cannot download ``objects.inv`` from docs.python.org and
+tornadoweb.org. ``_ext/offline_inventory.py`` lists each Python and Tornado
+object these pages link to, with its upstream page, and writes the two
+inventories into ``_build/inventories`` before the build; ``intersphinx_mapping``
+points at those local files. Links still go to the upstream documentation, a
+reference to anything not listed fails the nitpicky build, and
+``tests/test_docs.py`` checks that every listed name exists in the installed
+Python and Tornado. ``nitpick_ignore`` below names the few targets that have
+no documentation anywhere, each with the reason.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from sphinx.ext import intersphinx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "_ext"))
+# The package itself, for a build from a checkout without an install.
+sys.path.insert(0, str(HERE.parent))
+
+import offline_inventory  # noqa: E402
+
+import futurebridge  # noqa: E402
+
+project = "futurebridge"
+author = "futurebridge developers"
+copyright = "futurebridge developers"
+release = futurebridge.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.doctest",
+    "sphinx.ext.intersphinx",
+]
+
+exclude_patterns = ["_build", "_ext"]
+root_doc = "index"
+nitpicky = True
+
+# --- theme: furo when installed (the docs extra has it), else Sphinx's default.
+try:
+    import furo  # noqa: F401
+except ImportError:
+    html_theme = "alabaster"
+else:
+    html_theme = "furo"
+html_title = f"futurebridge {release}"
+
+# --- autodoc
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autodoc_preserve_defaults = True
+python_use_unqualified_type_names = True
+# The private modules' type variables and aliases are shown by their names;
+# these names are what a reader needs, and they have no page of their own.
+# Targets that exist nowhere to link to, each for a reason:
+nitpick_ignore_regex = [
+    # Type variables of the private modules (_T, _K, _P, _C): generic
+    # parameters, not objects; the signatures show how they tie in and out.
+    ("py:class", r"(futurebridge\._\w+\.)?_[A-Z]"),
+]
+nitpick_ignore = [
+    # The private alias "Awaitable[T] | concurrent.futures.Future[T]" used in
+    # the decorators' overloads; the typing page explains it in words.
+    ("py:class", "SingleYieldable"),
+    # A private Protocol: "an object with fileno() and close()", as the
+    # docstring of add_handler says.
+    ("py:class", "futurebridge._ioloop._Selectable"),
+]
+
+# --- intersphinx, from local inventories (see the module docstring)
+_inventories = offline_inventory.write_inventories(HERE / "_build" / "inventories")
+intersphinx_mapping = {
+    "python": (offline_inventory.PYTHON_URL, str(_inventories["python"])),
+    "tornado": (offline_inventory.TORNADO_URL, str(_inventories["tornado"])),
+}
+intersphinx_cache_limit = 0
+
+# --- doctest: each page's examples run in a namespace of their own, and
+# Python's own warnings are errors there, as in the test suite.
+doctest_global_setup = """
+import warnings as _warnings
+
+_warnings_kept = _warnings.catch_warnings()
+_warnings_kept.__enter__()
+_warnings.simplefilter("error")
+"""
+doctest_global_cleanup = """
+_warnings_kept.__exit__(None, None, None)
+"""
+
+
+def _resolve_source_text_future(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """Link a bare ``Future`` in futurebridge's overload signatures to Tornado's.
+
+    autodoc renders ``@overload`` signatures from their source text, where the
+    modules write ``Future`` after ``from tornado.concurrent import Future``;
+    the name is not resolved to a module there, so it is done here.
+    """
+    if node.get("reftarget") != "Future" or not node.get("py:module", "").startswith(
+        "futurebridge"
+    ):
+        return None
+    node["reftarget"] = "tornado.concurrent.Future"
+    return intersphinx.missing_reference(app, env, node, contnode)
+
+
+def setup(app: Any) -> None:
+    app.connect("missing-reference", _resolve_source_text_future)

@@ -1,0 +1,119 @@
+"""The documentation site (docs/) against the code: nothing public goes undocumented.
+
+The site itself is built, and its examples run, by ``nox -s docs``
+(``sphinx-build -W -n`` for html, then for doctest); these checks need no
+Sphinx, so they run with the rest of the suite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import re
+import types
+from pathlib import Path
+
+import futurebridge
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+API_PAGE = DOCS / "api.rst"
+
+_AUTODOC = re.compile(r"^\.\. auto(?:function|class|data|exception)::\s+futurebridge\.(\w+)\s*$")
+
+
+def _documented_names() -> list[str]:
+    return [
+        match.group(1)
+        for line in API_PAGE.read_text().splitlines()
+        if (match := _AUTODOC.match(line.strip()))
+    ]
+
+
+def _pages() -> list[Path]:
+    return sorted(DOCS.glob("*.rst"))
+
+
+def test_all_is_exactly_the_public_names() -> None:
+    assert isinstance(futurebridge.__all__, tuple)
+    assert list(futurebridge.__all__) == sorted(set(futurebridge.__all__))
+    public = {
+        name
+        for name, value in vars(futurebridge).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert public == set(futurebridge.__all__)
+
+
+def test_api_reference_documents_all_and_only_all() -> None:
+    documented = _documented_names()
+    assert len(documented) == len(set(documented)), f"documented twice: {documented}"
+    assert set(documented) == set(futurebridge.__all__)
+
+
+def test_every_public_name_has_a_docstring() -> None:
+    for name in futurebridge.__all__:
+        obj = getattr(futurebridge, name)
+        # A class's own docstring, never one inherited from Tornado's IOLoop.
+        doc = obj.__dict__.get("__doc__") if isinstance(obj, type) else obj.__doc__
+        assert doc, f"futurebridge.{name} has no docstring"
+        assert doc.strip(), f"futurebridge.{name} has an empty docstring"
+        assert ".. versionadded::" in doc, f"futurebridge.{name} does not say when it was added"
+
+
+def test_every_public_method_of_our_classes_has_a_docstring() -> None:
+    # The API page documents our classes' members, inherited from our private
+    # bases too (:inherited-members: IOLoop): each needs a docstring of its own.
+    for name in futurebridge.__all__:
+        cls = getattr(futurebridge, name)
+        if not isinstance(cls, type):
+            continue
+        for base in cls.__mro__:
+            if not base.__module__.startswith("futurebridge"):
+                continue
+            for attr, value in vars(base).items():
+                if attr.startswith("_"):
+                    continue
+                function = value.fget if isinstance(value, property) else value
+                if not callable(function):
+                    continue
+                assert inspect.getdoc(function), f"{base.__qualname__}.{attr} has no docstring"
+
+
+def test_every_page_is_in_the_table_of_contents() -> None:
+    index = (DOCS / "index.rst").read_text()
+    for page in _pages():
+        if page.stem != "index":
+            assert re.search(rf"^\s+{re.escape(page.stem)}\s*$", index, re.MULTILINE), page.name
+
+
+def test_every_python_example_is_a_doctest() -> None:
+    # Python examples go in testcode/doctest blocks, which the doctest builder
+    # runs; any other code block must be in a language that is not Python.
+    not_python = {"console", "sh", "shell", "toml", "ini", "text", "none"}
+    for page in _pages():
+        for number, line in enumerate(page.read_text().splitlines(), start=1):
+            where = f"{page.name}:{number}"
+            directive = re.match(r"\s*\.\. (code-block|code|sourcecode)::\s*(\S*)", line)
+            if directive:
+                assert directive.group(2) in not_python, f"{where}: use testcode for Python"
+            elif line.rstrip().endswith("::") and not re.match(r"\s*\.\. [\w:-]+::", line):
+                raise AssertionError(f"{where}: a literal block (::) is not tested; use testcode")
+
+
+def test_linked_python_and_tornado_names_exist() -> None:
+    # docs/_ext/offline_inventory.py lists what the docs link to upstream.
+    spec = importlib.util.spec_from_file_location(
+        "offline_inventory", DOCS / "_ext" / "offline_inventory.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.check() == []
+
+
+def test_readme_says_where_the_docs_are_and_how_to_build_them() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "docs/_build/html/index.html" in readme
+    assert "nox -s docs" in readme
