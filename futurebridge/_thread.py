@@ -257,11 +257,14 @@ class LoopThread:
     def _unavailable(self, what: str) -> str:
         if self._state is _CLOSED:
             return (
-                f"LoopThread.{what}() was called after the LoopThread was closed: its "
+                f"LoopThread.{what} was used after the LoopThread was closed: its "
                 "loop no longer runs; start a new LoopThread"
             )
         if self._state is _CLOSING:
-            return f"LoopThread.{what}() was called while the LoopThread is closing"
+            return (
+                f"LoopThread.{what} was used while the LoopThread is closing (or after "
+                "its loop was stopped): its loop no longer takes calls"
+            )
         return (
             f"LoopThread.{what} was used before the LoopThread was started: use it as "
             "`with LoopThread() as lt:` or call start() first"
@@ -298,6 +301,16 @@ class LoopThread:
         loop.call_soon(ready.set)
         try:
             ioloop.start()
+            if self._shutdown_task is None:
+                # Code on the loop stopped it directly, not through close(): shut
+                # down just the same, so that no caller is left waiting (rule 2).
+                with self._lock:
+                    self._state = _CLOSING
+                self._shutdown_task = loop.create_task(self._shutdown())
+                ioloop.start()
+            shutdown = self._shutdown_task
+            if not shutdown.cancelled() and (failure := shutdown.exception()) is not None:
+                logger.error("futurebridge: LoopThread's shutdown failed", exc_info=failure)
         finally:
             # Also fails the waiters of this loop's futures bridged elsewhere.
             ioloop.close()
@@ -399,7 +412,7 @@ class LoopThread:
         future: _LoopFuture[Any] = _LoopFuture(self._thread_id)
         call = _SubmitCall(self, fn, args, kwargs, future)
         future.add_done_callback(call.on_caller_done)
-        self._schedule(call, "submit")
+        self._schedule(call, "submit()")
         return future
 
     @overload
@@ -439,7 +452,7 @@ class LoopThread:
             raise TypeError(_not_callable_message("run", fn))
         call = _BlockingCall(self, fn, args, kwargs)
         try:
-            self._schedule(call, "run")
+            self._schedule(call, "run()")
             if _get_ident() == _MAIN_THREAD_ID:
                 # A signal (Ctrl-C) landing after the interpreter's last check
                 # but before the wait blocks would otherwise go unnoticed until
@@ -500,7 +513,7 @@ class LoopThread:
             return await _to_future(fn(*args, **kwargs), caller_loop, fn)
         waiter: asyncio.Future[Any] = caller_loop.create_future()
         call = _AwaitCall(self, fn, args, kwargs, waiter)
-        self._schedule(call, "call")
+        self._schedule(call, "call()")
         try:
             return await waiter
         finally:

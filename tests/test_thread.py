@@ -484,6 +484,20 @@ def test_exit_cancels_and_waits_for_what_is_pending(loop_factory: LoopFactory) -
     assert lt.asyncio_loop.is_closed()
 
 
+def test_stopping_the_ioloop_directly_shuts_down_like_close(loop_thread: LoopThread) -> None:
+    parked = _Parked()
+    waiting = loop_thread.submit(parked)
+    assert parked.started.wait(WAIT)
+    loop_thread.run(loop_thread.ioloop.stop)
+    assert parked.cancelled.wait(WAIT)
+    with pytest.raises(concurrent.futures.CancelledError):
+        waiting.result(WAIT)
+    with pytest.raises(RuntimeError, match="after its loop was stopped"):
+        loop_thread.run(_double, 1)
+    loop_thread.close()
+    assert loop_thread.asyncio_loop.is_closed()
+
+
 def test_exit_fails_futures_bridged_to_other_loops(loop_thread: LoopThread, run: Run) -> None:
     async def make_future() -> asyncio.Future[int]:
         return asyncio.get_running_loop().create_future()
