@@ -673,7 +673,7 @@ def test_loop_thread_factory_returning_junk(bad_factory: str) -> None:
             [sys.executable, "-W", "error", "-c", _JUNK_FACTORY_SCRIPT, bad_factory],
             capture_output=True,
             text=True,
-            timeout=10,  # the script takes well under a second
+            timeout=6,  # the script takes well under a second
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
