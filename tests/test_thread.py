@@ -90,6 +90,14 @@ def test_run_returns_the_coroutine_result_keyword_arguments_kept(loop_thread: Lo
     assert loop_thread.run(_double, 20, plus=2) == 42
 
 
+def test_keyword_arguments_named_like_our_parameters_reach_fn(loop_thread: LoopThread) -> None:
+    async def echo(*, fn: str, args: int, self: bool) -> tuple[str, int, bool]:
+        return fn, args, self
+
+    assert loop_thread.run(echo, fn="f", args=1, self=True) == ("f", 1, True)
+    assert loop_thread.submit(echo, fn="g", args=2, self=False).result(WAIT) == ("g", 2, False)
+
+
 def test_submit_returns_a_concurrent_future(loop_thread: LoopThread) -> None:
     future = loop_thread.submit(_double, 5, plus=1)
     assert isinstance(future, concurrent.futures.Future)
@@ -103,6 +111,17 @@ def test_call_from_another_loop(loop_thread: LoopThread, run: Run) -> None:
         return result, asyncio.get_running_loop() is caller
 
     assert run(main()) == (7, True)
+
+
+def test_call_across_loop_kinds() -> None:
+    async def main() -> int:
+        return await lt.call(_double, 5)
+
+    with LoopThread(loop_factory=uvloop.new_event_loop) as lt:
+        assert asyncio.run(main()) == 10
+        assert uvloop.run(main()) == 10
+    with LoopThread() as lt:
+        assert uvloop.run(main()) == 10
 
 
 def test_call_on_the_threads_own_loop_runs_inline(loop_thread: LoopThread) -> None:
@@ -572,7 +591,10 @@ def test_closing_while_threads_keep_calling_never_hangs(loop_factory: LoopFactor
 
 
 def test_cancel_races_leave_nothing_behind(loop_thread: LoopThread) -> None:
-    futures = [loop_thread.submit(_fail_async if i % 2 else _double, i) for i in range(300)]
+    futures = [
+        loop_thread.submit(_fail_async) if i % 2 else loop_thread.submit(_double, i)
+        for i in range(300)
+    ]
     for future in futures[::3]:
         future.cancel()
     # Cancelled ones included: wait() sees a cancellation only once it is notified.
