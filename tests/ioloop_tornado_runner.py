@@ -2,7 +2,8 @@
 futurebridge's loops.
 
 ``python tests/ioloop_tornado_runner.py`` runs it all; module names given on
-the command line narrow it to those modules. ``IOLoop()`` creates
+the command line narrow it to those modules, and ``--uvloop`` makes every
+asyncio loop a uvloop one. ``IOLoop()`` creates
 :class:`futurebridge.AsyncIOLoop` (every ``AsyncTestCase`` gets one) and
 ``IOLoop.current()`` creates :class:`futurebridge.AsyncIOMainLoop`. Tornado's
 runner is strict: any log message at INFO or above, or any byte written to
@@ -13,6 +14,7 @@ Used by tests/test_tornado_suite.py.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import unittest
 from collections.abc import Iterator
@@ -54,13 +56,22 @@ def main() -> None:
     Module names on the command line (``tornado.test.ioloop_test``...) narrow
     the run to those modules, still minus :data:`EXCLUDED`.
     """
-    modules = [arg for arg in sys.argv[1:] if not arg.startswith("-")]
+    args = sys.argv[1:]
+    on_uvloop = "--uvloop" in args
+    modules = [arg for arg in args if not arg.startswith("-")]
     if modules:
         runtests.TEST_MODULES[:] = modules
-        sys.argv[1:] = [arg for arg in sys.argv[1:] if arg.startswith("-")]
+    sys.argv[1:] = [arg for arg in args if arg.startswith("-") and arg != "--uvloop"]
+    if on_uvloop:
+        import uvloop
+
+        # Every asyncio loop the suite makes (ours included) is a uvloop one.
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     IOLoop.configure("futurebridge.AsyncIOLoop")
     probe = IOLoop(make_current=False)
     assert type(probe) is futurebridge.AsyncIOLoop, type(probe)
+    if on_uvloop:
+        assert type(probe.asyncio_loop).__module__.startswith("uvloop"), probe.asyncio_loop
     probe.close()
     runtests.main()
 
