@@ -609,9 +609,15 @@ class _Bridge:
     def cancel_source(self, destination: asyncio.Future[Any]) -> None:
         # Runs on the destination loop's thread.
         if destination.cancelled() and not self.source.done():
-            # If the source loop is closed, the source can never run again anyway.
-            with contextlib.suppress(RuntimeError):
+            try:
                 self.source.get_loop().call_soon_threadsafe(self.source.cancel)
+            except RuntimeError:
+                # The source loop is closed without telling us (a plain asyncio
+                # loop; ours call _fail_bridges_from): the source can never
+                # complete, so nothing would ever forget this bridge and
+                # _bridges would keep both loops and futures alive. No thread
+                # runs that loop any more, so touching its set here is safe.
+                self._forget()
 
     def fail(self) -> None:
         self._forget()

@@ -203,8 +203,8 @@ def expected_value(obj: object) -> object:
         return obj.result()
     if type(obj) in (list, tuple):
         return [expected_value(child) for child in obj]  # type: ignore[attr-defined]
-    assert type(obj) is dict
-    return {key: expected_value(child) for key, child in obj.items()}  # type: ignore[attr-defined]
+    assert isinstance(obj, Mapping)
+    return {key: expected_value(child) for key, child in obj.items()}
 
 
 def type_name(obj: object) -> str:

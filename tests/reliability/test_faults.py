@@ -31,6 +31,7 @@ import tornado.gen
 from futurebridge import (
     AsyncIOLoop,
     LoopThread,
+    _convert,
     as_asyncio,
     as_tornado,
     to_asyncio_future,
@@ -141,6 +142,10 @@ def test_plain_loop_closing_is_not_detected_but_the_waiter_can_cancel(
         waiter.cancel()  # reaches for the closed source loop: must not raise
         with pytest.raises(asyncio.CancelledError):
             await waiter
+        await asyncio.sleep(0)  # the waiter's done callbacks run
+        # Regression: the bridge used to stay registered for ever, keeping the
+        # closed loop and both futures alive.
+        assert source.loop not in _convert._bridges  # pyright: ignore[reportPrivateUsage]
         # A new conversion of that future is refused outright.
         with pytest.raises(RuntimeError, match="event loop is closed"):
             to_asyncio_future(pending)
