@@ -469,6 +469,8 @@ class LoopThread:
             raise
         error = call.error
         if error is not None:
+            # Break the cycle error -> traceback -> _drive's frame -> call -> error.
+            call.error = None
             try:
                 raise error
             finally:
@@ -519,6 +521,9 @@ class LoopThread:
         finally:
             if waiter.cancelled() and not call.delivered:
                 self._cancel_soon(call)
+            # An error raised here keeps this frame in its traceback, and the
+            # waiter keeps the error: drop the waiter so they form no cycle.
+            del waiter, call
 
 
 # --- one call crossing into the loop ----------------------------------------------
@@ -612,11 +617,15 @@ async def _drive(call: _Call, coro: Coroutine[Any, Any, Any]) -> None:
             call.owner._pending.discard(call)  # pyright: ignore[reportPrivateUsage]
     except asyncio.CancelledError:
         call.set_cancelled()
+        # The task keeps this error, whose traceback holds this frame: no
+        # path back to the call (and its task) may remain in it.
+        del call
         raise
     except GeneratorExit:
         raise
     except BaseException as exc:
         call.set_exception(exc)
+        del call  # as above: the error's traceback holds this frame
     else:
         call.set_result(result)
 
@@ -677,34 +686,44 @@ class _SubmitCall(_Call):
         target: concurrent.futures.Future[Any],
     ) -> None:
         super().__init__(owner, fn, args, kwargs)
-        self.target = target
+        # Dropped on delivery: the target keeps its done callback (and so this
+        # call) for good, and an exception's traceback may lead back here.
+        self.target: concurrent.futures.Future[Any] | None = target
+
+    def _take(self) -> concurrent.futures.Future[Any]:
+        target = self.target
+        assert target is not None, "a call delivers its outcome once"
+        self.target = None
+        self.delivered = True
+        return target
 
     def abandoned(self) -> bool:
-        if self.target.cancelled():
+        target = self.target
+        if target is not None and target.cancelled():
             # Moves it to CANCELLED_AND_NOTIFIED, which concurrent.futures.wait() awaits.
-            self.target.set_running_or_notify_cancel()
+            self._take().set_running_or_notify_cancel()
             return True
         return False
 
     # The target stays PENDING (not RUNNING) until the outcome is known, so
     # that the caller's cancel() keeps working while the coroutine runs.
     def set_result(self, value: Any) -> None:
-        self.delivered = True
-        if self.target.set_running_or_notify_cancel():
-            self.target.set_result(value)
+        target = self._take()
+        if target.set_running_or_notify_cancel():
+            target.set_result(value)
 
     def set_exception(self, exc: BaseException) -> None:
-        self.delivered = True
-        if self.target.set_running_or_notify_cancel():
-            self.target.set_exception(exc)
+        target = self._take()
+        if target.set_running_or_notify_cancel():
+            target.set_exception(exc)
         else:
             _log_dropped(exc)
 
     def set_cancelled(self) -> None:
-        self.delivered = True
+        target = self._take()
         # cancel() alone does not wake concurrent.futures.wait(); the notify does.
-        self.target.cancel()
-        self.target.set_running_or_notify_cancel()
+        target.cancel()
+        target.set_running_or_notify_cancel()
 
     def on_caller_done(self, target: concurrent.futures.Future[Any]) -> None:
         # Runs on whichever thread completed the target.
@@ -726,11 +745,18 @@ class _AwaitCall(_Call):
         waiter: asyncio.Future[Any],
     ) -> None:
         super().__init__(owner, fn, args, kwargs)
-        self.waiter = waiter
+        # Dropped on delivery, so that an exception's traceback cannot lead
+        # back to the waiter through this call.
+        self.waiter: asyncio.Future[Any] | None = waiter
 
     def abandoned(self) -> bool:
         # done() of a foreign future is a single attribute read (see _convert rule 1).
-        return self.waiter.done()
+        waiter = self.waiter
+        if waiter is not None and waiter.done():
+            self.waiter = None
+            self.delivered = True
+            return True
+        return False
 
     def set_result(self, value: Any) -> None:
         self._send(_settle_result, value)
@@ -742,8 +768,10 @@ class _AwaitCall(_Call):
         self._send(_settle_cancelled, None)
 
     def _send(self, settle: Callable[[asyncio.Future[Any], Any], None], arg: Any) -> None:
-        self.delivered = True
         waiter = self.waiter
+        assert waiter is not None, "a call delivers its outcome once"
+        self.waiter = None
+        self.delivered = True
         try:
             waiter.get_loop().call_soon_threadsafe(settle, waiter, arg)
         except RuntimeError:

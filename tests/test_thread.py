@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import gc
 import os
@@ -552,6 +553,47 @@ def test_no_threads_or_file_descriptors_leak(loop_factory: LoopFactory) -> None:
     gc.collect()
     assert set(threading.enumerate()) == threads_before
     assert _open_fds() == fds_before
+
+
+# --- memory -------------------------------------------------------------------------
+
+
+def test_no_reference_cycle_per_call(loop_thread: LoopThread, loop_factory: LoopFactory) -> None:
+    # Cycles through tracebacks (error -> frame -> call -> waiter -> error)
+    # would keep every failed call's objects alive until the next collection.
+    def sync_boom() -> None:
+        _raise_boom()
+
+    async def from_a_loop() -> None:
+        await loop_thread.call(_double, 1)
+        for fn in (_fail_async, sync_boom):
+            with contextlib.suppress(Boom):
+                await loop_thread.call(fn)
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop_thread.call(_cancel_self)
+
+    def calls(runner: asyncio.Runner) -> None:
+        loop_thread.run(_double, 1)
+        loop_thread.submit(_double, 1).result(WAIT)
+        for fn in (_fail_async, sync_boom):
+            with contextlib.suppress(Boom):
+                loop_thread.run(fn)
+            loop_thread.submit(fn).exception(WAIT)
+        with contextlib.suppress(concurrent.futures.CancelledError):
+            loop_thread.run(_cancel_self)
+        concurrent.futures.wait([loop_thread.submit(_cancel_self)], WAIT)
+        runner.run(from_a_loop())
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        calls(runner)  # warm up caches
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(10):
+                calls(runner)
+            assert gc.collect() == 0
+        finally:
+            gc.enable()
 
 
 # --- races --------------------------------------------------------------------------
