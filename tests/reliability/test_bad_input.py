@@ -649,20 +649,6 @@ print("ok")
 """
 
 
-def _loop_thread_uses_tornados_ioloop() -> bool:
-    from futurebridge import _thread
-
-    seam = getattr(_thread, "_SeamIOLoop", None)
-    return seam is not None and seam.__module__.startswith("tornado.")
-
-
-@pytest.mark.xfail(
-    _loop_thread_uses_tornados_ioloop(),
-    reason="LoopThread still runs Tornado's AsyncIOLoop: a junk loop is registered in "
-    "IOLoop._ioloop_for_asyncio before failing with AttributeError (every later Tornado "
-    "loop then fails), and a closed loop makes start() hang (reported to _thread's owner)",
-    strict=True,
-)
 @pytest.mark.parametrize("bad_factory", ["int", "str", "closed-loop"])
 def test_loop_thread_factory_returning_junk(bad_factory: str) -> None:
     """A loop_factory returning something that is not an open event loop is
