@@ -579,6 +579,10 @@ class _Call:
                 self.future = _start_task(loop, _drive(self, obj))
                 return
             future = _to_future(obj, loop, self.fn)
+        except asyncio.CancelledError:
+            self.owner._pending.discard(self)  # pyright: ignore[reportPrivateUsage]
+            self.set_cancelled()
+            return
         except BaseException as exc:
             self.owner._pending.discard(self)  # pyright: ignore[reportPrivateUsage]
             self.set_exception(exc)

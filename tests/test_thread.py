@@ -320,6 +320,17 @@ def test_cancelled_coroutine_is_a_cancellation_for_each_caller(
     assert run(main()) == 0
 
 
+def test_fn_raising_cancelled_error_is_a_cancellation(loop_thread: LoopThread) -> None:
+    def refuse() -> None:
+        raise asyncio.CancelledError
+
+    with pytest.raises(concurrent.futures.CancelledError):
+        loop_thread.run(refuse)
+    future = loop_thread.submit(refuse)
+    concurrent.futures.wait([future], WAIT)
+    assert future.cancelled()
+
+
 def test_interrupted_run_cancels_the_coroutine(loop_thread: LoopThread) -> None:
     assert threading.current_thread() is threading.main_thread()
     parked = _Parked()
