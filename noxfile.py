@@ -76,13 +76,17 @@ def stubtest(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the Sphinx site (warnings are errors, every reference checked), run its examples.
 
+    The typing page's examples are also type-checked with mypy and pyright.
+
     The entry point is ``docs/_build/html/index.html``. No network is needed:
     see ``docs/conf.py`` for how Python and Tornado references resolve offline.
     """
-    session.install("-e", ".[docs]")
+    session.install("-e", ".[docs]", "./stubs", "mypy>=1.15", "pyright>=1.1.390")
     build = ["sphinx-build", "-W", "--keep-going", "-n", "-q"]
     session.run(*build, "-b", "html", "docs", "docs/_build/html")
     session.run(*build, "-b", "doctest", "docs", "docs/_build/doctest")
+    # What the typing page says each checker sees, checked by both checkers.
+    session.run("python", "docs/_ext/typecheck_examples.py")
 
 
 @nox.session(python="3.11")

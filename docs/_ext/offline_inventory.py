@@ -120,6 +120,7 @@ TORNADO: dict[str, dict[str, str]] = {
         "tornado.ioloop": "ioloop",
         "tornado.platform.asyncio": "asyncio",
         "tornado.testing": "testing",
+        "tornado.web": "web",
     },
     "class": {
         "tornado.concurrent.Future": "concurrent",
