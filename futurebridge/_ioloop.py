@@ -75,7 +75,7 @@ from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsa
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from threading import get_ident as _get_ident
 from time import time as _time
-from typing import Any, Protocol, Self, TypeVar, cast, overload
+from typing import Any, ParamSpec, Protocol, Self, TypeVar, TypeVarTuple, cast, overload
 
 import tornado.gen
 from tornado.concurrent import Future
@@ -93,6 +93,8 @@ __all__ = ("AsyncIOLoop", "AsyncIOMainLoop")
 _T = TypeVar("_T")
 _K = TypeVar("_K")
 _S = TypeVar("_S", bound="_Selectable")
+_P = ParamSpec("_P")
+_Ts = TypeVarTuple("_Ts")
 
 logger = logging.getLogger("futurebridge")
 
@@ -184,6 +186,15 @@ def _log_outcome(
     exc = future.exception()
     if exc is not None:
         app_log.error("Exception in callback %r", callback, exc_info=exc)
+
+
+def _bind(
+    callback: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Callable[..., object], tuple[Any, ...]]:
+    """The callback and positional arguments to hand asyncio (rule 2)."""
+    if kwargs:
+        return functools.partial(callback, *args, **kwargs), ()
+    return callback, args
 
 
 def _describe(callback: Callable[..., object], args: tuple[Any, ...]) -> object:
@@ -423,11 +434,30 @@ class _BridgeIOLoop(IOLoop):
         :raises RuntimeError: if the loop (or another loop) is already running
             on this thread, or it is closed.
         """
+        self._check_can_run("start()")
         self._thread_ident = _get_ident()
         try:
             self.asyncio_loop.run_forever()
         finally:
             self._thread_ident = None
+
+    def _check_can_run(self, what: str) -> None:
+        # Checked here, not left to asyncio: on CPython 3.13.0 a refused
+        # run_forever() still runs its cleanup, which marks the loop that *is*
+        # running as stopped and unsets the thread's running loop.
+        loop = self.asyncio_loop
+        if loop.is_closed():
+            raise RuntimeError(f"{what} on a closed IOLoop: create a new IOLoop")
+        if loop.is_running():
+            raise RuntimeError(
+                f"{what} on an IOLoop that is already running: it would never return; "
+                "await the work (or use add_callback) from code running on the loop instead"
+            )
+        if _get_running_loop() is not None:
+            raise RuntimeError(
+                f"{what} while another event loop is running on this thread: run this "
+                "IOLoop on a thread of its own (futurebridge.LoopThread), or await the work"
+            )
 
     def stop(self) -> None:
         """Stop the loop after the current iteration; safe from any thread.
@@ -484,14 +514,8 @@ class _BridgeIOLoop(IOLoop):
             instead) or closed, or if :meth:`stop` was called before the
             result was ready.
         """
+        self._check_can_run("run_sync()")
         loop = self.asyncio_loop
-        if loop.is_closed():
-            raise RuntimeError("run_sync() on a closed IOLoop: create a new IOLoop")
-        if loop.is_running():
-            raise RuntimeError(
-                "run_sync() on an IOLoop that is already running: it would never return; "
-                "await the work (or use add_callback) from code running on the loop instead"
-            )
         self._thread_ident = _get_ident()
         try:
             return loop.run_until_complete(_run_sync_main(func, timeout, loop))
@@ -513,7 +537,9 @@ class _BridgeIOLoop(IOLoop):
             return ident == _get_ident()
         return _get_running_loop() is loop
 
-    def add_callback(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+    def add_callback(
+        self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
+    ) -> None:
         """Call ``callback(*args, **kwargs)`` on the next loop iteration.
 
         Safe from any thread (the only IOLoop method that is, besides
@@ -531,25 +557,23 @@ class _BridgeIOLoop(IOLoop):
             else:
                 base._call_soon(_run_callback0, (callback,), None)
             return
-        if kwargs:
-            callback = functools.partial(callback, *args, **kwargs)
-            args = ()
+        fn, fargs = _bind(callback, args, kwargs)
         loop = self.asyncio_loop
         if self._on_loop_thread(loop):
-            loop.call_soon(_run_callback, callback, *args)
+            loop.call_soon(_run_callback, fn, *fargs)
             return
         try:
-            loop.call_soon_threadsafe(_run_callback, callback, *args)
+            loop.call_soon_threadsafe(_run_callback, fn, *fargs)
         except RuntimeError:
             if not loop.is_closed():
                 raise
             logger.debug(
                 "futurebridge: add_callback() on a closed IOLoop dropped %r",
-                _describe(callback, args),
+                _describe(fn, fargs),
             )
 
     def add_callback_from_signal(
-        self, callback: Callable[..., object], *args: Any, **kwargs: Any
+        self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
     ) -> None:
         """Call ``callback(*args, **kwargs)`` on the next iteration, from a signal handler.
 
@@ -562,57 +586,54 @@ class _BridgeIOLoop(IOLoop):
             DeprecationWarning,
             stacklevel=2,
         )
-        if kwargs:
-            callback = functools.partial(callback, *args, **kwargs)
-            args = ()
+        fn, fargs = _bind(callback, args, kwargs)
         try:
-            self.asyncio_loop.call_soon_threadsafe(_run_callback, callback, *args)
+            self.asyncio_loop.call_soon_threadsafe(_run_callback, fn, *fargs)
         except RuntimeError:
             if not self.asyncio_loop.is_closed():
                 raise
             logger.debug(
                 "futurebridge: add_callback_from_signal() on a closed IOLoop dropped %r",
-                _describe(callback, args),
+                _describe(fn, fargs),
             )
 
-    def spawn_callback(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+    def spawn_callback(
+        self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
+    ) -> None:
         """Same as :meth:`add_callback` (as in Tornado since 6.0)."""
         self.add_callback(callback, *args, **kwargs)
 
     def call_later(
-        self, delay: float, callback: Callable[..., object], *args: Any, **kwargs: Any
+        self, delay: float, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
     ) -> object:
         """Call ``callback(*args, **kwargs)`` after *delay* seconds.
 
         Returns an opaque handle for :meth:`remove_timeout`. Only from the
         loop's thread (use :meth:`add_callback` to get there).
         """
+        fn: Callable[..., object] = callback
+        fargs: tuple[Any, ...] = args
         if kwargs:
-            callback = functools.partial(callback, *args, **kwargs)
-            args = ()
+            fn, fargs = _bind(callback, args, kwargs)
         loop = self._base
         if loop is not None and not loop._debug and not loop._closed:
             # asyncio's call_at() minus its checks and its frame (rule 3).
-            timer: Any = _TimerHandle(
-                loop.time() + delay, _run_callback, (callback, *args), loop, None
-            )
+            timer: Any = _TimerHandle(loop.time() + delay, _run_callback, (fn, *fargs), loop, None)
             _heappush(loop._scheduled, timer)
             timer._scheduled = True
             return timer
-        return self.asyncio_loop.call_later(delay, _run_callback, callback, *args)
+        handle: asyncio.TimerHandle = self.asyncio_loop.call_later(delay, _run_callback, fn, *fargs)
+        return handle
 
     def call_at(
-        self, when: float, callback: Callable[..., object], *args: Any, **kwargs: Any
+        self, when: float, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
     ) -> object:
         """Call ``callback(*args, **kwargs)`` at *when*, on the :meth:`time` clock.
 
         Returns an opaque handle for :meth:`remove_timeout`. Only from the
         loop's thread.
         """
-        if kwargs:
-            callback = functools.partial(callback, *args, **kwargs)
-            args = ()
-        return self.call_later(when - _time(), callback, *args)
+        return self.call_later(when - _time(), callback, *args, **kwargs)
 
     def remove_timeout(self, timeout: object) -> None:
         """Cancel a timeout; harmless if it already ran or was removed.
@@ -630,10 +651,18 @@ class _BridgeIOLoop(IOLoop):
 
     # --- futures and executors
 
+    @overload
+    def add_future(self, future: Future[_T], callback: Callable[[Future[_T]], object]) -> None: ...
+    @overload
+    def add_future(
+        self,
+        future: concurrent.futures.Future[_T],
+        callback: Callable[[concurrent.futures.Future[_T]], object],
+    ) -> None: ...
     def add_future(
         self,
         future: Future[_T] | concurrent.futures.Future[_T],
-        callback: Callable[[Future[_T]], None],
+        callback: Callable[[Any], object],
     ) -> None:
         """Call ``callback(future)`` on this loop once *future* is done.
 
@@ -655,7 +684,7 @@ class _BridgeIOLoop(IOLoop):
             bridged.add_done_callback(lambda _: _run_callback(callback, future))
             return
         if isinstance(future, concurrent.futures.Future):  # pyright: ignore[reportUnnecessaryIsInstance]
-            future.add_done_callback(functools.partial(self.add_callback, callback))
+            future.add_done_callback(lambda done: self.add_callback(callback, done))
             return
         raise TypeError(
             f"add_future() needs an asyncio, Tornado or concurrent.futures Future, got "
@@ -666,8 +695,8 @@ class _BridgeIOLoop(IOLoop):
     def run_in_executor(
         self,
         executor: concurrent.futures.Executor | None,
-        func: Callable[..., _T],
-        *args: Any,
+        func: Callable[[*_Ts], _T],
+        *args: *_Ts,
     ) -> Future[_T]:
         """Run ``func(*args)`` in *executor* and return a future of this loop.
 
@@ -880,7 +909,7 @@ def _install_patch() -> None:
 
     def current(instance: bool = True) -> IOLoop | None:
         loop = _get_running_loop()
-        registry = IOLoop._ioloop_for_asyncio  # pyright: ignore[reportPrivateUsage]
+        registry = IOLoop._ioloop_for_asyncio
         if loop is not None:
             found = registry.get(loop)
             if found is not None:

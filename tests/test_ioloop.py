@@ -1027,6 +1027,26 @@ def test_run_sync_misuse(io_loop: AsyncIOLoop, loop_factory: LoopFactory) -> Non
     closed.close()
     with pytest.raises(RuntimeError, match="closed IOLoop"):
         closed.run_sync(lambda: None)
+    with pytest.raises(RuntimeError, match="closed IOLoop"):
+        closed.start()
+
+
+def test_run_sync_and_start_inside_another_running_loop(
+    io_loop: AsyncIOLoop, loop_factory: LoopFactory
+) -> None:
+    async def main() -> None:
+        with pytest.raises(RuntimeError, match="another event loop is running"):
+            io_loop.run_sync(lambda: None)
+        with pytest.raises(RuntimeError, match="another event loop is running"):
+            io_loop.start()
+        # The loop that is running is unharmed (CPython 3.13.0 would unset it).
+        assert asyncio.get_running_loop() is outer
+        await asyncio.sleep(0)
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        outer = runner.get_loop()
+        runner.run(main())
+    assert io_loop.run_sync(lambda: asyncio.sleep(0, "still usable")) == "still usable"
 
 
 def test_stop_before_start_returns_after_one_iteration(io_loop: AsyncIOLoop) -> None:
@@ -1068,6 +1088,7 @@ def test_start_while_running_and_close_while_running_raise(io_loop: AsyncIOLoop)
 
     io_loop.add_callback(reenter)
     io_loop.start()
+    assert not io_loop.asyncio_loop.is_running()
     assert len(errors) == 2
     assert "already running" in errors[0]
     assert "cannot close a running IOLoop" in errors[1]
@@ -1107,14 +1128,18 @@ def test_closing_a_loop_fails_waiters_of_futures_bridged_from_it(
             thread.join()
             source.close()
 
-        threading.Thread(target=stop_and_close).start()
+        closer.append(threading.Thread(target=stop_and_close))
+        closer[0].start()
         return await asyncio.wait_for(bridged, 10)
+
+    closer: list[threading.Thread] = []
 
     with (
         asyncio.Runner(loop_factory=loop_factory) as runner,
         pytest.raises(RuntimeError, match="was closed while the future was pending"),
     ):
         runner.run(wait_for_it())
+    closer[0].join()
     assert source.asyncio_loop.is_closed()
 
 
