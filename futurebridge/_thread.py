@@ -238,6 +238,9 @@ class LoopThread:
     def ioloop(self) -> AsyncIOLoop:
         """The IOLoop running on the thread (``IOLoop.current()`` there).
 
+        From other threads use only its thread-safe methods, such as
+        :meth:`~tornado.ioloop.IOLoop.add_callback`; or :meth:`run` code on it.
+
         :raises RuntimeError: before :meth:`start`.
         """
         if self._ioloop is None:
@@ -246,7 +249,10 @@ class LoopThread:
 
     @property
     def asyncio_loop(self) -> asyncio.AbstractEventLoop:
-        """The asyncio event loop running on the thread.
+        """The asyncio event loop running on the thread (``ioloop.asyncio_loop``).
+
+        From other threads use only its thread-safe methods, such as
+        :meth:`~asyncio.loop.call_soon_threadsafe`.
 
         :raises RuntimeError: before :meth:`start`.
         """
