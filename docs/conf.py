@@ -97,7 +97,9 @@ intersphinx_cache_limit = 0
 
 # --- doctest: each page's examples run in a namespace of their own, and
 # Python's own warnings are errors there, as in the test suite.
-doctest_global_setup = """
+doctest_global_setup = f"""
+DOCS_DIR = {str(HERE)!r}
+
 import warnings as _warnings
 
 _warnings_kept = _warnings.catch_warnings()

@@ -101,6 +101,16 @@ def test_every_python_example_is_a_doctest() -> None:
                 raise AssertionError(f"{where}: a literal block (::) is not tested; use testcode")
 
 
+def test_every_example_file_is_shown_and_run() -> None:
+    # docs/examples/*.py are test modules shown with literalinclude; the
+    # cookbook's hidden doctest runs pytest over the whole folder.
+    pages = "\n".join(page.read_text() for page in _pages())
+    for example in sorted((DOCS / "examples").glob("*.py")):
+        assert f".. literalinclude:: examples/{example.name}" in pages, example.name
+        assert example.name.startswith("test_"), f"{example.name}: pytest would not collect it"
+    assert 'os.path.join(DOCS_DIR, "examples")' in (DOCS / "cookbook.rst").read_text()
+
+
 def test_linked_python_and_tornado_names_exist() -> None:
     # docs/_ext/offline_inventory.py lists what the docs link to upstream.
     spec = importlib.util.spec_from_file_location(
