@@ -380,6 +380,7 @@ def test_nestings_behave_like_plain_asyncio(way: str, loop_name: str) -> None:
         bridged = await outcome_of(
             convert(bridged_builder.yieldable(tree)), cancel_at, bridged_ledger, bridged_builder
         )
+        _Now.clock = None
         assert bridged == plain, f"{way} on {tree!r} (cancel at {cancel_at})"
         # Every leaf ran exactly as often as in the plain program.
         assert bridged_ledger.started == plain_ledger.started
