@@ -59,23 +59,23 @@ class _IOLoopThread:
     """futurebridge's AsyncIOLoop started on a thread by hand (not LoopThread)."""
 
     def __init__(self, factory: LoopFactory) -> None:
-        self.ioloop: AsyncIOLoop | None = None
+        made: list[AsyncIOLoop] = []
         ready = threading.Event()
 
         def main() -> None:
-            self.ioloop = AsyncIOLoop(asyncio_loop=factory())
-            self.ioloop.add_callback(ready.set)
-            self.ioloop.start()
-            self.ioloop.close(all_fds=True)
+            ioloop = AsyncIOLoop(asyncio_loop=factory())
+            made.append(ioloop)
+            ioloop.add_callback(ready.set)
+            ioloop.start()
+            ioloop.close(all_fds=True)
 
         self.thread = threading.Thread(target=main, name="fault-ioloop")
         self.thread.start()
-        ready.wait(PROMPT)
-        assert self.ioloop is not None
-        self.loop = self.ioloop.asyncio_loop
+        assert ready.wait(PROMPT)
+        self.ioloop = made[0]
+        self.loop: asyncio.AbstractEventLoop = self.ioloop.asyncio_loop
 
     def close(self) -> None:
-        assert self.ioloop is not None
         self.ioloop.add_callback(self.ioloop.stop)
         self.thread.join(PROMPT)
         assert not self.thread.is_alive()

@@ -144,7 +144,7 @@ class ServerThread:
             self.server.stop()
             await self.server.close_all_connections()
             await asyncio.sleep(0.01)  # let the connections' last callbacks run
-            self.tasks_left = asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+            self.tasks_left = asyncio.all_tasks() - {asyncio.current_task()}
             self.ioloop.stop()
 
         assert self.ioloop is not None

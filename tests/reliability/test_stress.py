@@ -323,7 +323,7 @@ class Round:
     async def drive(self, op: Op) -> None:
         """The waiter of one operation, on its own loop."""
         loop = asyncio.get_running_loop()
-        obj = await self.build(op.spec)
+        obj: Any = await self.build(op.spec)
         if op.via == "tornado":
             future = to_tornado_future(obj)
         elif op.via == "remote":
@@ -385,14 +385,14 @@ class Round:
                 self.problems.append(f"Boom({tag}) surfaced {count} times")
         nodes = 0
 
-        def count(spec: Spec) -> None:
+        def count_nodes(spec: Spec) -> None:
             nonlocal nodes
             nodes += 1
             for child in spec.children:
-                count(child)
+                count_nodes(child)
 
         for op in ops:
-            count(op.spec)
+            count_nodes(op.spec)
         return nodes
 
     def quiet(self) -> bool:
