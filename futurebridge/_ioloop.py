@@ -50,9 +50,11 @@ Rules that hold across this module:
    ``call_at``) must cost little more than asyncio's own ``call_soon`` and
    ``call_later``, so on asyncio's ``BaseEventLoop`` they use what CPython
    3.11-3.13 all have: the running thread's id (``_thread_id``; asking
-   asyncio for the running loop costs a getpid() system call on 3.11), and
-   ``_call_soon`` / a ``TimerHandle`` pushed on ``_scheduled`` (what
+   asyncio for the running loop costs a getpid() system call on 3.11), and a
+   handle appended to ``_ready`` or pushed on ``_scheduled`` (what
    ``call_soon`` and ``call_at`` do after checks that cannot fail there).
+   Those handles are subclasses whose ``_run`` applies Tornado's callback
+   contract itself, so no wrapper frame runs per callback.
    In debug mode, on a closed loop, or on any other loop (uvloop), the public
    methods are used, and the thread is known from :meth:`start` and
    :meth:`run_sync`, else by asking asyncio.
@@ -100,10 +102,9 @@ logger = logging.getLogger("futurebridge")
 
 _CoroutineType = types.CoroutineType
 _heappush = heapq.heappush
-_TimerHandle = asyncio.TimerHandle
 # What the fast paths use of asyncio's BaseEventLoop (rule 3), the same in
 # CPython 3.11 to 3.13; a loop that lacks any of them takes the public paths.
-_BASE_LOOP_INTERNALS = ("_thread_id", "_debug", "_closed", "_call_soon", "_scheduled")
+_BASE_LOOP_INTERNALS = ("_thread_id", "_debug", "_closed", "_ready", "_scheduled")
 # getattr: Tornado types convert_yielded's argument too narrowly for "anything
 # a callback returned".
 _tornado_convert_yielded: Callable[[object], Any] = getattr(tornado.gen, "convert_yielded")
@@ -141,21 +142,44 @@ def _run_callback(callback: Callable[..., object], *args: Any) -> None:
         _watch(ret, callback)
 
 
-def _run_callback0(callback: Callable[[], object]) -> None:
-    """:func:`_run_callback` for a callback without arguments, the common case.
+def _run_handle(self: asyncio.Handle) -> None:
+    """``Handle._run`` for our handles: the callback runs as in :func:`_run_callback`.
 
-    Kept apart because packing and unpacking an empty ``*args`` is a
-    measurable part of a callback's cost.
+    Replacing asyncio's ``_run`` rather than wrapping the callback keeps a
+    callback at the same number of frames as with ``call_soon`` (rule 3).
+    Exceptions that are not an ``Exception`` go where ``Handle._run`` sends
+    them: SystemExit and KeyboardInterrupt up, others to the loop's
+    exception handler.
     """
+    this: Any = self  # asyncio.Handle's slots, which typeshed does not all declare
+    callback: Callable[..., object] = this._callback
+    args: tuple[Any, ...] = this._args
     try:
-        ret = callback()
+        ret = this._context.run(callback, *args)
     except asyncio.CancelledError:
         return
     except Exception:
-        app_log.error("Exception in callback %r", callback, exc_info=True)
+        app_log.error("Exception in callback %r", _describe(callback, args), exc_info=True)
+        return
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        this._loop.call_exception_handler(
+            {"message": f"Exception in callback {callback!r}", "exception": exc, "handle": self}
+        )
         return
     if ret is not None:
         _watch(ret, callback)
+
+
+class _CallbackHandle(asyncio.Handle):
+    __slots__ = ()
+    _run = _run_handle
+
+
+class _CallbackTimerHandle(asyncio.TimerHandle):
+    __slots__ = ()
+    _run = _run_handle
 
 
 def _watch(ret: object, callback: Callable[..., object]) -> None:
@@ -552,10 +576,7 @@ class _BridgeIOLoop(IOLoop):
         base = self._base
         if base is not None and not kwargs and base._thread_id == _get_ident() and not base._debug:
             # call_soon() minus its checks, which cannot fail here (rule 3).
-            if args:
-                base._call_soon(_run_callback, (callback, *args), None)
-            else:
-                base._call_soon(_run_callback0, (callback,), None)
+            base._ready.append(_CallbackHandle(callback, args, base, None))
             return
         fn, fargs = _bind(callback, args, kwargs)
         loop = self.asyncio_loop
@@ -618,7 +639,7 @@ class _BridgeIOLoop(IOLoop):
         loop = self._base
         if loop is not None and not loop._debug and not loop._closed:
             # asyncio's call_at() minus its checks and its frame (rule 3).
-            timer: Any = _TimerHandle(loop.time() + delay, _run_callback, (fn, *fargs), loop, None)
+            timer: Any = _CallbackTimerHandle(loop.time() + delay, fn, fargs, loop, None)
             _heappush(loop._scheduled, timer)
             timer._scheduled = True
             return timer

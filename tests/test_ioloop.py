@@ -732,6 +732,38 @@ def test_callback_exceptions_and_returned_coroutines_are_logged(
     assert all(r.getMessage().startswith("Exception in callback") for r in caplog.records)
 
 
+class _NotAnException(BaseException):
+    pass
+
+
+def test_base_exceptions_go_to_the_loops_exception_handler(io_loop: AsyncIOLoop) -> None:
+    # As with call_soon: only Exception is Tornado's to log; SystemExit and
+    # KeyboardInterrupt propagate, other BaseExceptions reach the handler.
+    reported: list[BaseException] = []
+
+    def raise_it(tag: str) -> None:
+        raise _NotAnException(tag)
+
+    async def main() -> None:
+        io_loop.asyncio_loop.set_exception_handler(
+            lambda loop, context: reported.append(context["exception"])
+        )
+        io_loop.add_callback(raise_it, "soon")
+        io_loop.call_later(0, raise_it, "later")
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+    io_loop.run_sync(main)
+    assert sorted(str(exc) for exc in reported) == ["later", "soon"]
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    io_loop.add_callback(interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        io_loop.start()
+
+
 def test_add_callback_on_a_closed_loop_is_a_logged_no_op(
     loop_factory: LoopFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
