@@ -8,8 +8,8 @@ threads (``_thread`` runs a loop on its own thread) nor conversions
 Both classes subclass :class:`tornado.ioloop.IOLoop` directly, not the classes
 of :mod:`tornado.platform.asyncio`: every IOLoop primitive (file-descriptor
 handlers, timeouts, callbacks, executors, start/stop/close) is implemented
-here on the public asyncio event-loop API, so any asyncio loop works
-underneath, uvloop's included.
+here on the asyncio event-loop API, so any asyncio loop works underneath,
+uvloop's included (rule 3 says where asyncio's own loop gets a faster path).
 
 What importing futurebridge changes in Tornado (and nothing else):
 
@@ -119,10 +119,6 @@ class _Selectable(Protocol):
 
 # --- callbacks -------------------------------------------------------------------
 
-# Futures returned by callbacks, kept alive until done (asyncio only keeps weak
-# references to tasks) so that their exceptions are logged, never lost.
-_spawned: set[asyncio.Future[Any]] = set()
-
 
 def _run_callback(callback: Callable[..., object], *args: Any) -> None:
     """Run a callback the way Tornado's IOLoop does.
@@ -191,11 +187,11 @@ def _watch(ret: object, callback: Callable[..., object]) -> None:
         # Callbacks often return non-yieldable values (a bound method's
         # result, say): those are ignored, as Tornado does.
         return
-    if isinstance(future, asyncio.Future):
-        if future.done():
-            _log_outcome(callback, future)
-            return
-        _spawned.add(future)
+    # A task that convert_yielded started is kept alive by the IOLoop's
+    # _register_task until it is done (asyncio keeps only weak references).
+    if isinstance(future, asyncio.Future) and future.done():
+        _log_outcome(callback, future)
+        return
     future.add_done_callback(functools.partial(_log_outcome, callback))
 
 
@@ -203,8 +199,6 @@ def _log_outcome(
     callback: Callable[..., object],
     future: asyncio.Future[Any] | concurrent.futures.Future[Any],
 ) -> None:
-    if isinstance(future, asyncio.Future):
-        _spawned.discard(future)
     if future.cancelled():
         return
     exc = future.exception()
@@ -295,6 +289,7 @@ class _BridgeIOLoop(IOLoop):
     # The asyncio loop again, when the fast paths may use its internals (rule 3).
     _base: Any
     _thread_ident: int | None
+    _tasks: set[Future[Any]]
 
     def _setup(self, asyncio_loop: asyncio.AbstractEventLoop) -> None:
         if not isinstance(asyncio_loop, asyncio.AbstractEventLoop):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -316,6 +311,7 @@ class _BridgeIOLoop(IOLoop):
         )
         self._base = asyncio_loop if fast else None
         self._thread_ident = None
+        self._tasks = set()
         registry = IOLoop._ioloop_for_asyncio
         # Loops closed through asyncio (not IOLoop.close()) leave stale
         # entries behind; drop them so a program making many loops does not
@@ -334,6 +330,15 @@ class _BridgeIOLoop(IOLoop):
         registry = IOLoop._ioloop_for_asyncio
         if registry.get(self.asyncio_loop) is self:
             del registry[self.asyncio_loop]
+
+    # Tornado keeps the tasks it starts (convert_yielded, gen.coroutine)
+    # alive in one class-level set, forever if their loop closes first; ours
+    # are kept per loop, and let go by close().
+    def _register_task(self, f: Future[Any]) -> None:
+        self._tasks.add(f)
+
+    def _unregister_task(self, f: Future[Any]) -> None:
+        self._tasks.discard(f)
 
     def install(self) -> None:
         """Make this loop current for the calling thread.
@@ -372,6 +377,8 @@ class _BridgeIOLoop(IOLoop):
         self._unregister()
         self._clear_current_hook()
         _fail_bridges_from(loop)
+        # Its tasks can never finish now: let them go (see _register_task).
+        self._tasks.clear()
         loop.close()
 
     # --- file descriptors
@@ -785,6 +792,16 @@ class AsyncIOMainLoop(_BridgeIOLoop):
         super().initialize(make_current=make_current)
 
     def _make_current(self) -> None:
+        # As Tornado's AsyncIOMainLoop: its loop already is the thread's.
+        pass
+
+    def install(self) -> None:
+        """Make the asyncio loop the current event loop of the calling thread.
+
+        After ``AsyncIOMainLoop().install()``, ``asyncio.get_event_loop()``
+        returns it (then ``.run_forever()`` runs the IOLoop), without the
+        deprecation warning of Tornado's ``IOLoop.install()``.
+        """
         asyncio.set_event_loop(self.asyncio_loop)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime
+import gc
 import logging
 import os
 import signal
@@ -16,6 +17,7 @@ import sys
 import textwrap
 import threading
 import time
+import weakref
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
@@ -194,6 +196,27 @@ def test_main_loop_attaches_to_the_running_loop(loop_factory: LoopFactory) -> No
 
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         assert runner.run(main()) == (True, True, "from a thread")
+
+
+def test_main_loop_leaves_the_threads_loop_alone_until_install(loop_factory: LoopFactory) -> None:
+    results: dict[str, object] = {}
+
+    def target() -> None:
+        async def main() -> AsyncIOMainLoop:
+            return AsyncIOMainLoop()
+
+        # asyncio.Runner with a loop_factory does not set the thread's loop.
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            main_loop = runner.run(main())
+            results["before"] = futurebridge._ioloop._set_event_loop()  # pyright: ignore[reportPrivateUsage]
+            main_loop.install()
+            results["after"] = asyncio.get_event_loop() is main_loop.asyncio_loop
+            asyncio.set_event_loop(None)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    assert results == {"before": None, "after": True}
 
 
 def test_main_loop_on_a_thread_without_a_loop_creates_one() -> None:
@@ -762,6 +785,28 @@ def test_base_exceptions_go_to_the_loops_exception_handler(io_loop: AsyncIOLoop)
     io_loop.add_callback(interrupt)
     with pytest.raises(KeyboardInterrupt):
         io_loop.start()
+
+
+@pytest.mark.asyncio_errors_expected  # "Task was destroyed but it is pending", on purpose
+def test_closing_releases_coroutines_spawned_by_callbacks(loop_factory: LoopFactory) -> None:
+    io_loop = AsyncIOLoop(asyncio_loop=loop_factory(), make_current=False)
+    started: list[asyncio.Task[Any]] = []
+
+    async def forever() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        started.append(task)
+        await asyncio.Event().wait()
+
+    io_loop.add_callback(forever)  # the loop keeps it alive while it runs
+    drain(io_loop)
+    gc.collect()
+    assert len(started) == 1
+    assert not started[0].done()
+    ref = weakref.ref(started.pop())
+    io_loop.close()
+    gc.collect()
+    assert ref() is None
 
 
 def test_add_callback_on_a_closed_loop_is_a_logged_no_op(
