@@ -5,6 +5,8 @@ descriptors) and a ledger that proves every outcome ended exactly once."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import dataclasses
 import logging
 import os
@@ -82,12 +84,70 @@ class Worker(Protocol):
         """From another loop: run ``fn(*args)`` on this loop, await its outcome."""
         ...
 
+    def submit(
+        self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any
+    ) -> concurrent.futures.Future[Any]:
+        """From any thread: run ``fn(*args)`` on this loop, as a concurrent future."""
+        ...
+
     def stop(self) -> None: ...
+
+
+#: Where the harness logs an outcome it had to drop (captured by the suites).
+harness_logger = logging.getLogger("reliability.harness")
+
+
+def submit_plain(
+    loop: asyncio.AbstractEventLoop, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any
+) -> concurrent.futures.Future[Any]:
+    """``asyncio.run_coroutine_threadsafe(fn(*args), loop)``, minus one loss.
+
+    asyncio's version, when its concurrent future is cancelled just as the
+    task fails, never retrieves the task's exception (it surfaces only as a
+    "never retrieved" log whenever the task is collected). The suites account
+    for every exception, so this one logs such an exception at once.
+    """
+    result: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def start() -> None:
+        if result.cancelled():
+            return
+        task = loop.create_task(fn(*args))
+
+        def on_task_done(task: asyncio.Task[Any]) -> None:
+            if task.cancelled():
+                result.cancel()
+                return
+            exc = task.exception()
+            try:
+                if exc is None:
+                    result.set_result(task.result())
+                else:
+                    result.set_exception(exc)
+            except concurrent.futures.InvalidStateError:  # cancelled meanwhile
+                if exc is not None:
+                    harness_logger.debug("dropped: its waiter had cancelled", exc_info=exc)
+
+        def on_cancelled(future: concurrent.futures.Future[Any]) -> None:
+            if future.cancelled():
+                with contextlib.suppress(RuntimeError):  # the loop is closed
+                    loop.call_soon_threadsafe(task.cancel)
+
+        task.add_done_callback(on_task_done)
+        result.add_done_callback(on_cancelled)
+
+    loop.call_soon_threadsafe(start)
+    return result
 
 
 class PlainWorker(PlainLoopThread):
     def launch(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Awaitable[Any]:
         return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(fn(*args), self.loop))
+
+    def submit(
+        self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any
+    ) -> concurrent.futures.Future[Any]:
+        return submit_plain(self.loop, fn, *args)
 
 
 class LoopThreadWorker:
@@ -102,6 +162,11 @@ class LoopThreadWorker:
 
     def launch(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Awaitable[Any]:
         return self.loop_thread.call(fn, *args)
+
+    def submit(
+        self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any
+    ) -> concurrent.futures.Future[Any]:
+        return self.loop_thread.submit(fn, *args)
 
     def stop(self) -> None:
         self.loop_thread.close()

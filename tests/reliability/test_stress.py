@@ -42,7 +42,7 @@ import pytest
 import tornado.gen
 import uvloop
 
-from futurebridge import _convert, to_asyncio_future, to_tornado_future
+from futurebridge import _convert, as_asyncio, as_tornado, to_asyncio_future, to_tornado_future
 
 from ._support import (
     WORKER_KINDS,
@@ -52,8 +52,10 @@ from ._support import (
     assert_no_leaks,
     baseline,
     capture_logs,
+    harness_logger,
     seeded_random,
     soak,
+    submit_plain,
 )
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
@@ -61,7 +63,10 @@ Run = Callable[[Coroutine[Any, Any, Any]], Any]
 LEAF_KINDS = (
     "coro",
     "legacy",
+    "as_asyncio",
+    "as_tornado",
     "foreign_task",
+    "cf_loop",
     "future",
     "cf_pool",
     "cf_bare",
@@ -128,7 +133,7 @@ class Planner:
         outcome = rng.choices(OUTCOMES, weights=(6, 2, 1))[0]
         if kind in ("none", "moment"):
             outcome = "result"
-        elif kind == "legacy" and outcome == "cancel":
+        elif kind in ("legacy", "as_asyncio") and outcome == "cancel":
             # A generator cannot cancel its own Tornado future.
             outcome = "raise"
         delay = rng.choice((0.0, 0.0, 0.0005, 0.002, 0.005))
@@ -187,8 +192,7 @@ async def user_coro(spec: Spec, ledger: Ledger) -> int:
         ledger.end(spec.tag)
 
 
-@tornado.gen.coroutine
-def user_legacy(spec: Spec, ledger: Ledger) -> Generator[Any, Any, int]:
+def user_generator(spec: Spec, ledger: Ledger) -> Generator[Any, Any, int]:
     ledger.start(spec.tag)
     try:
         yield tornado.gen.sleep(spec.delay) if spec.delay else tornado.gen.moment
@@ -197,6 +201,11 @@ def user_legacy(spec: Spec, ledger: Ledger) -> Generator[Any, Any, int]:
         return spec.tag
     finally:
         ledger.end(spec.tag)
+
+
+user_legacy = tornado.gen.coroutine(user_generator)
+user_as_asyncio = as_asyncio(user_generator)
+user_as_tornado = as_tornado(user_coro)
 
 
 def user_sync(spec: Spec, ledger: Ledger) -> int:
@@ -257,9 +266,11 @@ class Round:
     def __init__(
         self,
         loops: list[asyncio.AbstractEventLoop],
+        submitters: list[Callable[..., concurrent.futures.Future[Any]]],
         executor: concurrent.futures.ThreadPoolExecutor,
     ) -> None:
         self.loops = loops
+        self.submitters = submitters
         self.executor = executor
         self.ledger = Ledger()
         self.pool_futures: list[concurrent.futures.Future[int]] = []
@@ -297,6 +308,14 @@ class Round:
             return user_coro(spec, ledger)
         if spec.kind == "legacy":
             return user_legacy(spec, ledger)
+        if spec.kind == "as_asyncio":
+            return user_as_asyncio(spec, ledger)
+        if spec.kind == "as_tornado":
+            return user_as_tornado(spec, ledger)
+        if spec.kind == "cf_loop":
+            # A concurrent future of a coroutine on some loop: LoopThread.submit
+            # or asyncio.run_coroutine_threadsafe.
+            return self.submitters[spec.loop_index](user_coro, spec, ledger)
         if spec.kind == "foreign_task":
             spawned = asyncio.run_coroutine_threadsafe(_spawn(user_coro(spec, ledger)), source_loop)
             return await asyncio.wrap_future(spawned)
@@ -379,10 +398,23 @@ class Round:
         self.problems += ledger.check_started_and_ended_once()
         # Every exception user code raised surfaced exactly once.
         seen = [id(e) for e in delivered] + [id(e) for e in logged if isinstance(e, Boom)]
+        where: dict[int, Op] = {}
+
+        def index(spec: Spec, op: Op) -> None:
+            where[spec.tag] = op
+            for child in spec.children:
+                index(child, op)
+
+        for op in ops:
+            index(op.spec, op)
         for tag, exc in ledger.raised.items():
             count = seen.count(id(exc))
             if count != 1:
-                self.problems.append(f"Boom({tag}) surfaced {count} times")
+                op = where[tag]
+                self.problems.append(
+                    f"Boom({tag}) surfaced {count} times; in op {op}; outcome "
+                    f"{ledger.outcomes.get(op.spec.tag)}"
+                )
         nodes = 0
 
         def count_nodes(spec: Spec) -> None:
@@ -426,9 +458,14 @@ async def run_round(
 ) -> int:
     """One round of *n_ops* concurrent operations; returns the nodes checked."""
     loops = [asyncio.get_running_loop(), *(w.loop for w in workers)]
-    rnd = Round(loops, executor)
+    main_loop = loops[0]
+
+    def submit_to_main(fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Any:
+        return submit_plain(main_loop, fn, *args)
+
+    rnd = Round(loops, [submit_to_main, *(w.submit for w in workers)], executor)
     ops = [planner.op() for _ in range(n_ops)]
-    with capture_logs("futurebridge", "tornado.application") as logs:
+    with capture_logs("futurebridge", "tornado.application", harness_logger.name) as logs:
         waiters: list[Any] = []
         for op in ops:
             if op.waiter_index == 0:
