@@ -113,8 +113,15 @@ _WRITE = IOLoop.WRITE
 
 
 class _Selectable(Protocol):
-    def fileno(self) -> int: ...
-    def close(self) -> None: ...
+    """A file-like object :meth:`IOLoop.add_handler` accepts instead of an fd."""
+
+    def fileno(self) -> int:
+        """The file descriptor to watch."""
+        ...
+
+    def close(self) -> None:
+        """Close it (``IOLoop.close(all_fds=True)`` calls this)."""
+        ...
 
 
 # --- callbacks -------------------------------------------------------------------
