@@ -25,10 +25,12 @@ no documentation anywhere, each with the reason.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from sphinx.domains.python import PyFunction, PyMethod
 from sphinx.ext import intersphinx
 
 HERE = Path(__file__).resolve().parent
@@ -69,14 +71,19 @@ html_title = f"futurebridge {release}"
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = True
-python_use_unqualified_type_names = True
+python_use_unqualified_type_names = False
 # The private modules' type variables and aliases are shown by their names;
 # these names are what a reader needs, and they have no page of their own.
+# Sphinx (9.0) cannot print ParamSpec's ``_P.args``/``_P.kwargs`` once it has
+# evaluated them ("*args: ~typing.~_P", which it then cannot parse). With
+# these names here, autodoc keeps such signatures as the source writes them;
+# the overloads it evaluates anyway are fixed in setup() below.
+autodoc_type_aliases = {"_P.args": "_P.args", "_P.kwargs": "_P.kwargs"}
 # Targets that exist nowhere to link to, each for a reason:
 nitpick_ignore_regex = [
     # Type variables of the private modules (_T, _K, _P, _C, _Ts...): generic
     # parameters, not objects; the signatures show how they tie in and out.
-    ("py:class", r"(futurebridge\._\w+\.)?_[A-Z][a-z]?"),
+    ("py:class", r"(futurebridge\._\w+\.)?_[A-Z][a-z]?(\.args|\.kwargs)?"),
 ]
 nitpick_ignore = [
     # The private alias "Awaitable[T] | concurrent.futures.Future[T]" used in
@@ -126,5 +133,32 @@ def _resolve_source_text_future(app: Any, env: Any, node: Any, contnode: Any) ->
     return intersphinx.missing_reference(app, env, node, contnode)
 
 
+# What Sphinx (9.0) prints for ParamSpec parts it evaluated itself, in the
+# overloads of LoopThread.run/submit/call, and what the source says instead.
+_PARAMSPEC_FIXES = [
+    (re.compile(r"(?<!\*)(\*args: )~typing\.~(\w+)"), r"\1\2.args"),
+    (re.compile(r"(\*\*kwargs: )~typing\.~(\w+)"), r"\1\2.kwargs"),
+    (re.compile(r"Callable\[\[~(_\w+)\]"), r"Callable[\1"),
+]
+
+
+def _fix_paramspec(sig: str) -> str:
+    for pattern, replacement in _PARAMSPEC_FIXES:
+        sig = pattern.sub(replacement, sig)
+    return sig
+
+
+class _PyFunction(PyFunction):
+    def handle_signature(self, sig: str, signode: Any) -> Any:
+        return super().handle_signature(_fix_paramspec(sig), signode)
+
+
+class _PyMethod(PyMethod):
+    def handle_signature(self, sig: str, signode: Any) -> Any:
+        return super().handle_signature(_fix_paramspec(sig), signode)
+
+
 def setup(app: Any) -> None:
     app.connect("missing-reference", _resolve_source_text_future)
+    app.add_directive_to_domain("py", "function", _PyFunction, override=True)
+    app.add_directive_to_domain("py", "method", _PyMethod, override=True)
