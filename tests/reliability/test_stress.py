@@ -566,13 +566,17 @@ def test_stress_every_kind_across_loops(run: Run, worker_kind: str) -> None:
         f"stress: {sum(totals)} nodes checked in {rounds} rounds of {n_ops} operations; "
         f"traced memory per round {memory}; (futures, objects) alive per round {alive}"
     )
-    # Nothing from a round survives the next one: the same number of futures
-    # after every round but the first (whose last callbacks may still hold
-    # their frames until the loops run again, seen once on 3.12), and the
-    # object count of the second round (caches warm) holds.
-    assert len({futures for futures, _ in alive[1:]}) == 1, f"seed {seed}: {alive}\n{held}"
+    # Nothing accumulates from round to round. The second round is the
+    # baseline (caches are warm). A leak grows every round, so at least one of
+    # the last two rounds is above the baseline; a callback that happens to
+    # hold the last frames of a round until the loops run again (seen on 3.12
+    # and 3.13, one future or one round's objects, gone a round later) is not.
+    futures = [count for count, _ in alive]
     objects = [count for _, count in alive]
-    assert objects[-1] - objects[1] < n_ops // 10, f"seed {seed}: objects per round {objects}"
+    report = f"seed {seed}: (futures, objects) per round {alive}\n{held}"
+    assert min(futures[-2:]) <= futures[1], report
+    assert max(futures[1:]) <= futures[1] + 2 * n_ops, report
+    assert min(objects[-2:]) - objects[1] < n_ops // 10, report
     budget = MEMORY_STEP_ALLOWANCE + MEMORY_BYTES_PER_OP * n_ops * (rounds - 2)
     assert memory[-1] - memory[0] < budget, f"seed {seed}: memory per round {memory}"
     gc.collect()
