@@ -592,9 +592,13 @@ class _BridgeIOLoop(IOLoop):
             # call_soon() minus its checks, which cannot fail here (rule 3).
             base._ready.append(_CallbackHandle(callback, args, base, None))
             return
-        fn, fargs = _bind(callback, args, kwargs)
+        fn: Callable[..., object] = callback
+        fargs: tuple[Any, ...] = args
+        if kwargs:
+            fn, fargs = _bind(callback, args, kwargs)
         loop = self.asyncio_loop
-        if self._on_loop_thread(loop):
+        ident = self._thread_ident
+        if ident == _get_ident() if ident is not None else self._on_loop_thread(loop):
             loop.call_soon(_run_callback, fn, *fargs)
             return
         try:
