@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 import tornado.gen
+from tornado.ioloop import IOLoop
 
 from futurebridge import (
     AsyncIOLoop,
@@ -124,6 +125,59 @@ def test_loop_thread_closes_under_a_pending_bridge(run: Run, loop_factory: LoopF
 
     run(main())
     assert_no_leaks(before)
+
+
+def test_code_on_a_loop_thread_stops_its_ioloop_under_a_pending_bridge(
+    run: Run, loop_factory: LoopFactory
+) -> None:
+    """Code on the LoopThread's loop stops the IOLoop itself: the waiter of a
+    bridged future still gets a clear error, and close() still works."""
+
+    async def main() -> None:
+        lt = LoopThread(loop_factory=loop_factory)
+        lt.start()
+        pending = _pending_future_on(lt.asyncio_loop)
+        waiter = to_asyncio_future(pending)
+        await asyncio.sleep(0.01)
+        lt.asyncio_loop.call_soon_threadsafe(lambda: IOLoop.current().stop())
+        async with asyncio.timeout(PROMPT):
+            with pytest.raises(RuntimeError, match="was closed while the future was pending"):
+                await waiter
+        # Its thread has ended: close() from this (long-lived) thread joins at once.
+        lt.close()
+
+    run(main())
+
+
+# As in plain asyncio, the interrupt ends the loop's thread with an exception.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit])
+def test_loop_thread_dies_of_an_interrupt_under_a_pending_bridge(
+    run: Run, exc_type: type[BaseException]
+) -> None:
+    """An interrupt escapes the LoopThread's loop while a future of that loop
+    is bridged to the main loop: the waiter gets an error, not a hang."""
+
+    def interrupt() -> None:
+        raise exc_type
+
+    async def main() -> None:
+        lt = LoopThread()
+        lt.start()
+        pending = _pending_future_on(lt.asyncio_loop)
+        waiter = to_asyncio_future(pending)
+        await asyncio.sleep(0.01)
+        lt.asyncio_loop.call_soon_threadsafe(interrupt)
+        async with asyncio.timeout(PROMPT):
+            with pytest.raises(RuntimeError):
+                await waiter
+        # The thread has ended and closed its loop. (lt.close() now raises
+        # "Event loop is closed": reported to _thread's owner, not asserted here.)
+        async with asyncio.timeout(PROMPT):
+            while not lt.asyncio_loop.is_closed():  # noqa: ASYNC110  # no event to wait on
+                await asyncio.sleep(0.005)
+
+    run(main())
 
 
 def test_plain_loop_closing_is_not_detected_but_the_waiter_can_cancel(
