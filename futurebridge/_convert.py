@@ -31,6 +31,7 @@ import contextvars
 import functools
 import logging
 import sys
+import threading
 import types
 from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -420,6 +421,7 @@ def _from_asyncio_future(
     try:
         source_loop.call_soon_threadsafe(bridge.attach)
     except RuntimeError:
+        bridge.forget()
         # The source loop closed between the check above and now.
         raise RuntimeError(
             "cannot convert a pending future whose event loop is closed: it can never complete"
@@ -585,7 +587,10 @@ def _cancel_concurrent(
 
 
 # Pending bridges per source loop, so a closing IOLoop can fail their waiters.
+# A bridge registers on the converting thread (its source loop may never run
+# again) and forgets on the source thread, hence the lock.
 _bridges: dict[asyncio.AbstractEventLoop, set[_Bridge]] = {}
+_bridges_lock = threading.Lock()
 
 
 class _Bridge:
@@ -596,14 +601,15 @@ class _Bridge:
     def __init__(self, source: asyncio.Future[Any], destination: asyncio.Future[Any]) -> None:
         self.source = source
         self.destination = destination
+        with _bridges_lock:
+            _bridges.setdefault(source.get_loop(), set()).add(self)
 
     def attach(self) -> None:
         # Runs on the source loop's thread (rule 1).
-        _bridges.setdefault(self.source.get_loop(), set()).add(self)
         self.source.add_done_callback(self.deliver)
 
     def deliver(self, source: asyncio.Future[Any]) -> None:
-        self._forget()
+        self.forget()
         _deliver_threadsafe(self.destination, source)
 
     def cancel_source(self, destination: asyncio.Future[Any]) -> None:
@@ -617,10 +623,10 @@ class _Bridge:
                 # complete, so nothing would ever forget this bridge and
                 # _bridges would keep both loops and futures alive. No thread
                 # runs that loop any more, so touching its set here is safe.
-                self._forget()
+                self.forget()
 
     def fail(self) -> None:
-        self._forget()
+        self.forget()
         error = RuntimeError(
             "the event loop this future belonged to was closed while the future was pending"
         )
@@ -630,12 +636,14 @@ class _Bridge:
                 _set_exception_unless_done, self.destination, error
             )
 
-    def _forget(self) -> None:
-        pending = _bridges.get(self.source.get_loop())
-        if pending is not None:
-            pending.discard(self)
-            if not pending:
-                del _bridges[self.source.get_loop()]
+    def forget(self) -> None:
+        loop = self.source.get_loop()
+        with _bridges_lock:
+            pending = _bridges.get(loop)
+            if pending is not None:
+                pending.discard(self)
+                if not pending:
+                    del _bridges[loop]
 
 
 def _set_exception_unless_done(future: asyncio.Future[Any], exc: BaseException) -> None:
@@ -651,7 +659,9 @@ def _fail_bridges_from(  # pyright: ignore[reportUnusedFunction]  # used by _iol
     Called by futurebridge's own loops on close; each waiter gets a
     :class:`RuntimeError` saying the source loop closed.
     """
-    for bridge in list(_bridges.get(loop, ())):
+    with _bridges_lock:
+        pending = list(_bridges.get(loop, ()))
+    for bridge in pending:
         bridge.fail()
 
 

@@ -684,3 +684,21 @@ def test_running_loop_is_found_afresh_after_a_loop_switch(
             loop.close()
     with pytest.raises(RuntimeError, match="no running event loop"):
         to_asyncio_future(None)
+
+
+def test_closing_a_never_started_source_loop_fails_the_waiter(run: Run) -> None:
+    # Regression: the bridge used to register itself from a callback queued on
+    # the source loop, which never ran, so closing that loop left the waiter
+    # waiting forever.
+    from futurebridge import AsyncIOLoop
+
+    source_ioloop = AsyncIOLoop()
+    orphan: asyncio.Future[int] = source_ioloop.asyncio_loop.create_future()
+
+    async def main() -> None:
+        converted = to_asyncio_future(orphan)
+        source_ioloop.close()
+        with pytest.raises(RuntimeError, match="was closed while the future was pending"):
+            await asyncio.wait_for(converted, 10)
+
+    run(main())
