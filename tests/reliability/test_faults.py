@@ -580,8 +580,10 @@ def test_loop_thread_close_runs_finally_of_suspended_legacy_generators(
     assert log[-1] == "finally"
 
 
-@pytest.fixture
-def _no_stray_threads() -> Iterator[None]:
+@pytest.fixture(autouse=True)
+def _no_stray_threads_or_fds() -> Iterator[None]:
+    """Whatever a fault did, no thread or file descriptor outlives its test."""
     before = baseline()
     yield
+    gc.collect()
     assert_no_leaks(before)
