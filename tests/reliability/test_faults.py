@@ -20,9 +20,14 @@ import asyncio
 import concurrent.futures
 import contextlib
 import gc
+import multiprocessing
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Coroutine, Generator, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import resource_tracker
 from typing import Any
 
 import pytest
@@ -319,6 +324,53 @@ def test_executor_shutdown_cancels_queued_conversions(run: Run) -> None:
     run(main())
 
 
+def test_process_pool_worker_killed_under_pending_conversions(run: Run) -> None:
+    """The pool's worker process dies (SIGKILL): every waiter gets the pool's
+    BrokenProcessPool (or a cancellation), none hangs."""
+
+    async def main() -> None:
+        context = multiprocessing.get_context("spawn")  # fork() with threads warns
+        pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
+        try:
+            pid = await to_asyncio_future(pool.submit(os.getpid))
+            running = to_asyncio_future(pool.submit(time.sleep, 60))
+            queued = [to_asyncio_future(pool.submit(pow, 2, i)) for i in range(5)]
+            await asyncio.sleep(0.1)
+            os.kill(pid, signal.SIGKILL)
+            async with asyncio.timeout(PROMPT):
+                with pytest.raises(BrokenProcessPool):
+                    await running
+                for waiter in queued:
+                    with pytest.raises((BrokenProcessPool, asyncio.CancelledError)):
+                        await waiter
+        finally:
+            pool.shutdown(wait=True)
+
+    run(main())
+
+
+def test_process_pool_shutdown_cancels_queued_conversions(run: Run) -> None:
+    async def main() -> None:
+        context = multiprocessing.get_context("spawn")
+        pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
+        first = to_asyncio_future(pool.submit(time.sleep, 0.3))
+        queued = [to_asyncio_future(pool.submit(pow, 2, i)) for i in range(10)]
+        await asyncio.sleep(0.1)
+        pool.shutdown(wait=False, cancel_futures=True)
+        async with asyncio.timeout(PROMPT):
+            (first_outcome,) = await asyncio.gather(first, return_exceptions=True)
+            outcomes = await asyncio.gather(*queued, return_exceptions=True)
+        # The one or two calls already handed to the worker complete; the
+        # others are cancelled. Every waiter has its outcome.
+        assert first_outcome is None or isinstance(first_outcome, asyncio.CancelledError)
+        cancelled = [o for o in outcomes if isinstance(o, asyncio.CancelledError)]
+        assert len(cancelled) >= 8, outcomes
+        assert all(o == 2**i for i, o in enumerate(outcomes) if not isinstance(o, BaseException))
+        pool.shutdown(wait=True)
+
+    run(main())
+
+
 def test_loop_thread_default_executor_shutdown_under_pending_call(
     loop_factory: LoopFactory,
 ) -> None:
@@ -583,6 +635,9 @@ def test_loop_thread_close_runs_finally_of_suspended_legacy_generators(
 @pytest.fixture(autouse=True)
 def _no_stray_threads_or_fds() -> Iterator[None]:
     """Whatever a fault did, no thread or file descriptor outlives its test."""
+    # multiprocessing's resource tracker keeps a pipe for the process's
+    # lifetime once a process pool starts it: start it before counting.
+    resource_tracker.ensure_running()
     before = baseline()
     yield
     gc.collect()
