@@ -570,6 +570,42 @@ def test_garbage_collected_half_run_legacy_generator_runs_its_finally(run: Run) 
     assert log == ["started", "GeneratorExit", "finally"]
 
 
+@pytest.mark.asyncio_errors_expected  # "Task was destroyed but it is pending", as in asyncio
+def test_abandoned_task_of_a_legacy_generator_runs_its_finally_when_collected(
+    loop_factory: LoopFactory,
+) -> None:
+    """A loop is closed with the task still pending, and the task dropped: as
+    with a plain coroutine, collection closes it and the finally block runs."""
+
+    async def plain(log: list[str], gate: asyncio.Future[None]) -> int:
+        log.append("started")
+        try:
+            await gate
+            return 1
+        except GeneratorExit:
+            log.append("GeneratorExit")
+            raise
+        finally:
+            log.append("finally")
+
+    def abandon(make: Callable[[list[str], asyncio.Future[None]], Any]) -> list[str]:
+        log: list[str] = []
+        loop = loop_factory()
+        gate = loop.create_future()
+        task = loop.create_task(make(log, gate))
+        loop.run_until_complete(asyncio.sleep(0.01))
+        loop.close()
+        del task, gate
+        gc.collect()
+        return log
+
+    def legacy(log: list[str], gate: asyncio.Future[None]) -> Any:
+        return _legacy_with_finally(log, gate)()
+
+    assert abandon(plain) == ["started", "GeneratorExit", "finally"]
+    assert abandon(legacy) == ["started", "GeneratorExit", "finally"]
+
+
 def test_closing_a_half_run_legacy_coroutine_runs_its_finally(run: Run) -> None:
     log: list[str] = []
 
