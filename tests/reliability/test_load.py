@@ -30,6 +30,7 @@ import tornado.gen
 import uvloop
 from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
@@ -216,4 +217,6 @@ def test_tornado_server_and_client_under_load(loop_name: str) -> None:
     assert not errors, [r.getMessage() for r in errors[:20]]
     assert sorted(served) == list(range(requests))
     assert not _convert._bridges  # pyright: ignore[reportPrivateUsage]
+    # No task started by a callback is kept (the last one stopped its loop).
+    assert not IOLoop._pending_tasks  # pyright: ignore[reportPrivateUsage]
     assert_no_leaks(before, settle=10)
