@@ -617,6 +617,30 @@ def test_loop_thread_misuse_is_a_runtime_error() -> None:
         untyped(LoopThread)(asyncio.new_event_loop)
 
 
+def test_loop_thread_calls_with_wrong_arities(
+    factory: Callable[[], asyncio.AbstractEventLoop],
+) -> None:
+    """A function called with the wrong arguments on the loop thread: its
+    TypeError reaches the caller of run/submit/call, and the loop lives on."""
+
+    async def needs_one(x: int) -> int:
+        return x
+
+    with LoopThread(loop_factory=factory) as lt:
+        for args, kwargs in (((), {}), ((1, 2), {}), ((1,), {"y": 2})):
+            with pytest.raises(TypeError, match="needs_one"):
+                untyped(lt.run)(needs_one, *args, **kwargs)
+            with pytest.raises(TypeError, match="needs_one"):
+                untyped(lt.submit)(needs_one, *args, **kwargs).result(10)
+
+            async def call() -> Any:
+                return await untyped(lt.call)(needs_one, *args, **kwargs)  # noqa: B023
+
+            with pytest.raises(TypeError, match="needs_one"):
+                asyncio.run(call())
+        assert lt.run(needs_one, 5) == 5
+
+
 def _coroutine(value: int) -> Coroutine[Any, Any, int]:
     async def body() -> int:
         return value
