@@ -12,6 +12,7 @@ import logging
 import os
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -221,8 +222,6 @@ def baseline() -> Resources:
 
 def assert_no_leaks(before: Resources, settle: float = 5.0) -> None:
     """Threads may take a moment to finish after join() returns elsewhere: poll."""
-    import time
-
     deadline = time.monotonic() + settle
     while True:
         leaked = Resources.now().leaked_since(before)

@@ -21,8 +21,8 @@ What is checked, for every round:
   descriptor is left over after the loops close.
 
 Sizes are bounded for the default run; FUTUREBRIDGE_SOAK=1 makes them large.
-FUTUREBRIDGE_SEED=<n> replays a run (the seed is printed, and part of every
-failure message).
+FUTUREBRIDGE_SEED=<n> replays a run's random plan (the seed is printed, and
+part of every failure message; thread interleavings still vary).
 """
 
 from __future__ import annotations
