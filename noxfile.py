@@ -62,12 +62,20 @@ def typing(session: nox.Session) -> None:
     # First as most users see it, with Tornado's own inline types only...
     session.install("-e", ".[test]")
     session.run("mypy", "futurebridge")
-    session.run("pyright", "futurebridge")
-    session.run("pyright", "--verifytypes", "futurebridge", "--ignoreexternal")
+    # --project: never pick up a stray pyrightconfig.json from a parent folder.
+    session.run("pyright", "--project", "pyproject.toml", "futurebridge")
+    session.run(
+        "pyright",
+        "--project",
+        "pyproject.toml",
+        "--verifytypes",
+        "futurebridge",
+        "--ignoreexternal",
+    )
     # ... then with the stubs, over the package and every typing test.
     session.install("./stubs")
     session.run("mypy")
-    session.run("pyright")
+    session.run("pyright", "--project", "pyproject.toml")
 
 
 @nox.session(python="3.11")

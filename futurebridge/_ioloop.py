@@ -958,7 +958,9 @@ def _install_patch() -> None:
 
     def current(instance: bool = True) -> IOLoop | None:
         loop = _get_running_loop()
-        registry = IOLoop._ioloop_for_asyncio
+        # getattr: outside the class, pyright calls the name private without
+        # the stubs and fine with them; one spelling must satisfy both.
+        registry: dict[asyncio.AbstractEventLoop, IOLoop] = getattr(IOLoop, "_ioloop_for_asyncio")
         if loop is not None:
             found = registry.get(loop)
             if found is not None:
