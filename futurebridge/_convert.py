@@ -449,8 +449,7 @@ def _from_sequence(
     path = (id(objs),)
     for obj in objs:
         _check(obj, path)
-    children = [_convert_here(obj, loop) for obj in objs]
-    return _gather(children, None, loop)
+    return _gather(_convert_each_once(objs, loop), None, loop)
 
 
 def _from_mapping(
@@ -460,8 +459,27 @@ def _from_mapping(
     for obj in objs.values():
         _check(obj, path)
     keys = list(objs)
-    children = [_convert_here(objs[key], loop) for key in keys]
-    return _gather(children, keys, loop)
+    return _gather(_convert_each_once([objs[key] for key in keys], loop), keys, loop)
+
+
+def _convert_each_once(
+    objs: Sequence[object], loop: asyncio.AbstractEventLoop
+) -> list[asyncio.Future[Any]]:
+    """Convert the children of an aggregate, an object listed twice only once.
+
+    As with asyncio.gather, ``[c, c]`` runs the coroutine ``c`` once and gives
+    its outcome twice; converting it twice failed with "cannot reuse already
+    awaited coroutine" (found by the property-based suite). *objs* keeps every
+    child alive meanwhile, so their ids are unique.
+    """
+    converted: dict[int, asyncio.Future[Any]] = {}
+    children: list[asyncio.Future[Any]] = []
+    for obj in objs:
+        child = converted.get(id(obj))
+        if child is None:
+            child = converted[id(obj)] = _convert_here(obj, loop)
+        children.append(child)
+    return children
 
 
 def _check(obj: object, path: tuple[int, ...]) -> None:
@@ -491,7 +509,10 @@ def _gather(
     children: list[asyncio.Future[Any]], keys: list[Any] | None, loop: asyncio.AbstractEventLoop
 ) -> asyncio.Future[Any]:
     outer: asyncio.Future[Any] = loop.create_future()
-    remaining = len(children)
+    # A future listed twice is watched once: otherwise its exception, after
+    # failing the aggregate, was logged again as a later failure of a sibling.
+    watched = list(dict.fromkeys(children))
+    remaining = len(watched)
     if not remaining:
         outer.set_result({} if keys is not None else [])
         return outer
@@ -525,10 +546,10 @@ def _gather(
 
     def on_outer_done(outer: asyncio.Future[Any]) -> None:
         if outer.cancelled():
-            for child in children:
+            for child in watched:
                 child.cancel()
 
-    for child in children:
+    for child in watched:
         child.add_done_callback(on_child_done)
     outer.add_done_callback(on_outer_done)
     return outer
@@ -621,8 +642,7 @@ class _Bridge:
                 # The source loop is closed without telling us (a plain asyncio
                 # loop; ours call _fail_bridges_from): the source can never
                 # complete, so nothing would ever forget this bridge and
-                # _bridges would keep both loops and futures alive. No thread
-                # runs that loop any more, so touching its set here is safe.
+                # _bridges would keep both loops and futures alive.
                 self.forget()
 
     def fail(self) -> None:

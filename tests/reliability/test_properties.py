@@ -71,8 +71,16 @@ class Leaf:
 @dataclasses.dataclass(frozen=True)
 class Node:
     kind: str  # list, tuple, dict
-    children: tuple[Leaf | Node, ...]
+    children: tuple[Leaf | Node | Again, ...]
     keys: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Again:
+    """The very same object as this node's child number *index*, listed again
+    (as in ``[c, c]``; asyncio.gather runs it once and gives its outcome twice)."""
+
+    index: int
 
 
 Tree = Leaf | Node
@@ -82,28 +90,42 @@ leaves = st.sampled_from(sorted(LEAF_OUTCOMES)).flatmap(
 )
 
 
+def _with_repeats(node: Node, repeats: list[int]) -> Node:
+    if not node.children:
+        return node
+    again = tuple(Again(i % len(node.children)) for i in repeats)
+    keys = node.keys + tuple(f"again{n}" for n in range(len(again))) if node.keys else ()
+    return Node(node.kind, node.children + again, keys)
+
+
 def _nodes(children: st.SearchStrategy[Tree]) -> st.SearchStrategy[Tree]:
-    return st.one_of(
+    nodes = st.one_of(
         st.lists(children, max_size=4).map(lambda c: Node("list", tuple(c))),
         st.lists(children, max_size=3).map(lambda c: Node("tuple", tuple(c))),
         st.dictionaries(st.text("abc", max_size=2), children, max_size=3).map(
             lambda d: Node("dict", tuple(d.values()), tuple(d))
         ),
     )
+    repeats = st.lists(st.integers(0, 3), max_size=2)
+    return st.builds(_with_repeats, nodes, repeats)
 
 
 def _number(tree: Tree) -> Tree:
     """Give each leaf a tag and a distinct end time, depth first."""
     counter = 0
 
-    def walk(node: Tree) -> Tree:
+    def walk(node: Tree | Again) -> Tree | Again:
         nonlocal counter
+        if isinstance(node, Again):
+            return node
         if isinstance(node, Leaf):
             counter += 1
             return dataclasses.replace(node, tag=counter, steps=counter * SPACING)
         return dataclasses.replace(node, children=tuple(walk(c) for c in node.children))
 
-    return walk(tree)
+    numbered = walk(tree)
+    assert not isinstance(numbered, Again)
+    return numbered
 
 
 trees: st.SearchStrategy[Tree] = st.recursive(leaves, _nodes, max_leaves=8).map(_number)
@@ -111,7 +133,9 @@ trees: st.SearchStrategy[Tree] = st.recursive(leaves, _nodes, max_leaves=8).map(
 cancel_points = st.one_of(st.none(), st.integers(0, 8))
 
 
-def _count_leaves(tree: Tree) -> int:
+def _count_leaves(tree: Tree | Again) -> int:
+    if isinstance(tree, Again):
+        return 0
     if isinstance(tree, Leaf):
         return 1
     return sum(_count_leaves(c) for c in tree.children)
@@ -260,7 +284,12 @@ class Builder:
         """The nesting as futurebridge takes it."""
         if isinstance(tree, Leaf):
             return self.leaf(tree)
-        children = [self.yieldable(c) for c in tree.children]
+        children: list[object] = []
+        for child in tree.children:
+            if isinstance(child, Again):
+                children.append(children[child.index])
+            else:
+                children.append(self.yieldable(child))
         if tree.kind == "dict":
             return dict(zip(tree.keys, children, strict=True))
         return children if tree.kind == "list" else tuple(children)
@@ -282,7 +311,13 @@ class Builder:
                 copy.set_result(obj.result())
                 return copy
             return asyncio.ensure_future(cast("Awaitable[Any]", obj))
-        gathered = asyncio.gather(*(self.plain(c) for c in tree.children))
+        children: list[asyncio.Future[Any]] = []
+        for child in tree.children:
+            if isinstance(child, Again):
+                children.append(children[child.index])
+            else:
+                children.append(self.plain(child))
+        gathered = asyncio.gather(*children)
         if tree.kind == "dict":
             return asyncio.ensure_future(_as_dict(tree.keys, gathered))
         return gathered
@@ -355,6 +390,8 @@ async def outcome_of(
         outcome = ("cancelled", None)
     except Boom as exc:
         outcome = ("raised", exc.tag)
+    except Exception as exc:  # any other error is an outcome to compare
+        outcome = ("error", f"{type(exc).__name__}: {exc}")
     deadline = time.monotonic() + 10
     while ledger.unfinished() or not all(r.done() for r in builder.resolvers):
         assert time.monotonic() < deadline, f"leaves never ended: {ledger.unfinished()}"
@@ -406,3 +443,41 @@ def test_nestings_behave_like_plain_asyncio(way: str, loop_name: str) -> None:
         check()
     print(f"properties: {examples} nestings compared through {way} on {loop_name}")
     assert examples > 0
+
+
+# --- regressions found by the properties above ---------------------------------------
+
+
+def test_an_object_listed_twice_runs_once() -> None:
+    """As with asyncio.gather: ``[c, c]`` runs ``c`` once and gives its result
+    twice (it used to fail with "cannot reuse already awaited coroutine")."""
+    ledger = Ledger()
+
+    async def main() -> None:
+        coro = leaf_coro(Leaf("coro", "value", tag=1), ledger)
+        _Now.clock = Clock()
+        assert await to_asyncio_future([coro, coro]) == [1, 1]
+        coro = leaf_coro(Leaf("coro", "value", tag=2), ledger)
+        assert await to_asyncio_future({"a": coro, "b": coro}) == {"a": 2, "b": 2}
+        await now().stop()
+        _Now.clock = None
+
+    asyncio.run(main())
+    assert ledger.started == {1: 1, 2: 1}
+
+
+def test_a_failing_future_listed_twice_surfaces_once() -> None:
+    """Its exception fails the aggregate and is not logged again as a later
+    failure of a sibling (it used to be: one exception, surfacing twice)."""
+
+    async def main() -> None:
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        aggregate = to_asyncio_future([future, future])
+        future.set_exception(Boom(1))
+        with pytest.raises(Boom):
+            await aggregate
+        await asyncio.sleep(0)
+
+    with capture_logs("futurebridge") as logs:
+        asyncio.run(main())
+    assert logs.exceptions() == []
