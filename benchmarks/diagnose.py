@@ -41,7 +41,11 @@ from futurebridge._bench import (
     _scheduling,
     run_bench,
 )
-from futurebridge._ioloop import _run_callback
+
+try:  # Where the IOLoop's callback wrapper lives depends on the version.
+    from futurebridge._callbacks import _run_callback  # type: ignore[import-not-found, unused-ignore]
+except ImportError:
+    from futurebridge._ioloop import _run_callback  # type: ignore[attr-defined, no-redef, unused-ignore]
 
 _Future = asyncio.Future
 

@@ -50,11 +50,7 @@ import tornado.gen
 from tornado.platform.asyncio import AsyncIOLoop as TornadoAsyncIOLoop
 
 import futurebridge
-
-from ._convert import to_asyncio_future
-from ._decorators import as_asyncio
-from ._ioloop import AsyncIOLoop
-from ._thread import LoopThread
+from futurebridge import AsyncIOLoop, LoopThread, as_asyncio, to_asyncio_future
 
 __all__ = (
     "ROWS",

@@ -45,10 +45,14 @@ import tornado.web
 import tornado.websocket
 from tornado.ioloop import IOLoop
 
-from ._convert import to_asyncio_future, to_tornado_future
-from ._decorators import as_asyncio, as_tornado
-from ._ioloop import AsyncIOMainLoop
-from ._thread import LoopThread
+from futurebridge import (
+    AsyncIOMainLoop,
+    LoopThread,
+    as_asyncio,
+    as_tornado,
+    to_asyncio_future,
+    to_tornado_future,
+)
 
 __all__ = ("run",)
 
