@@ -3,6 +3,8 @@
 Every public name is re-exported here and listed in ``__all__``.
 """
 
+# Imported for its effect: it patches Tornado's IOLoop.configure and IOLoop.current.
+from . import _tornado_patch as _tornado_patch
 from ._convert import register_adapter as register_adapter
 from ._convert import to_asyncio_future as to_asyncio_future
 from ._convert import to_tornado_future as to_tornado_future

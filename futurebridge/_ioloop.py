@@ -1,9 +1,13 @@
 """futurebridge's own Tornado IOLoops: :class:`AsyncIOMainLoop` and :class:`AsyncIOLoop`.
 
-This module owns the two IOLoop classes and the small patch of
-:class:`tornado.ioloop.IOLoop` that lets Tornado create them. It does not own
-threads (``_thread`` runs a loop on its own thread) nor conversions
-(``_convert``; this module only tells it when a loop closes).
+This module owns the two IOLoop classes and what they do: run Tornado's
+IOLoop primitives on an asyncio loop. It does not own how a callback runs
+once scheduled (``_callbacks``: Tornado's error-logging contract), how a
+thread's asyncio loop is found (``_current_loop``), the patch that lets
+Tornado's ``IOLoop.configure`` and ``IOLoop.current`` create these classes
+(``_tornado_patch``, which also lists everything importing futurebridge
+changes in Tornado), threads (``_thread`` runs a loop on its own thread) nor
+conversions (``_convert``; this module only tells it when a loop closes).
 
 Both classes subclass :class:`tornado.ioloop.IOLoop` directly, not the classes
 of :mod:`tornado.platform.asyncio`: every IOLoop primitive (file-descriptor
@@ -11,41 +15,14 @@ handlers, timeouts, callbacks, executors, start/stop/close) is implemented
 here on the asyncio event-loop API, so any asyncio loop works underneath,
 uvloop's included (rule 3 says where asyncio's own loop gets a faster path).
 
-What importing futurebridge changes in Tornado (and nothing else):
-
-* ``IOLoop.configure`` is wrapped. Tornado 6.6 only accepts subclasses of its
-  own ``BaseAsyncIOLoop``; the wrapper also accepts futurebridge's classes
-  (and their subclasses) and stores them through Tornado's own
-  ``Configurable.configure``. Any other argument goes to Tornado's original
-  method unchanged, with its checks.
-* ``IOLoop.current`` is wrapped. A loop that is running and has an IOLoop
-  still gets that IOLoop, whatever its class. Otherwise, while Tornado's
-  default class is configured, Tornado's original method runs unchanged.
-  While a futurebridge class is configured, the wrapper creates
-  futurebridge's :class:`AsyncIOMainLoop` (instead of Tornado's) for the
-  thread's asyncio loop, and finds that loop without asyncio's deprecated
-  implicit creation: if the thread has no open loop, a new one is created
-  and set as the thread's current loop, without a warning.
-* Both wrappers are installed once per process (importing again, or
-  reloading, does not stack them) and are marked with a
-  ``__futurebridge_patch__`` attribute.
-* Like Tornado's own loops, ours register in ``IOLoop._ioloop_for_asyncio``
-  (Tornado's map from asyncio loops to IOLoops), which is how
-  ``IOLoop.current()`` finds them.
-
-Not touched: :mod:`tornado.platform.asyncio`, :mod:`tornado.testing` (whose
-``AsyncTestCase`` closes the loop ``get_new_ioloop()`` returns unless it is
-Tornado's ``AsyncIOMainLoop``; override ``tearDown`` if you return ours from
-it), and asyncio's event-loop policy.
-
 Rules that hold across this module:
 
 1. One asyncio loop has at most one IOLoop: registration is a single
    ``setdefault`` on Tornado's map, and a clash is a RuntimeError.
 2. Fast paths call the asyncio loop directly, with no per-call wrapper
-   object: callbacks run through the module-level :func:`_run_callback`
-   (Tornado's error-logging contract) with their arguments in the asyncio
-   handle. A ``functools.partial`` is built only for keyword arguments.
+   object: callbacks go to asyncio as ``_callbacks``' :func:`_run_callback`
+   or its handles, with their arguments in the asyncio handle (that
+   module's rule 1).
 3. The hot paths (``add_callback`` on the loop's thread, ``call_later``,
    ``call_at``) must cost little more than asyncio's own ``call_soon`` and
    ``call_later``, so on asyncio's ``BaseEventLoop`` they use what CPython
@@ -53,15 +30,16 @@ Rules that hold across this module:
    asyncio for the running loop costs a getpid() system call on 3.11), and a
    handle appended to ``_ready`` or pushed on ``_scheduled`` (what
    ``call_soon`` and ``call_at`` do after checks that cannot fail there).
-   Those handles are subclasses whose ``_run`` applies Tornado's callback
-   contract itself, so no wrapper frame runs per callback.
+   Those handles come from ``_callbacks``: their ``_run`` applies Tornado's
+   callback contract itself, so no wrapper frame runs per callback.
    In debug mode, on a closed loop, or on any other loop (uvloop), the public
    methods are used, and the thread is known from :meth:`start` and
    :meth:`run_sync`, else by asking asyncio.
 4. Nothing here creates an asyncio loop implicitly through
    ``asyncio.get_event_loop()`` (deprecated, warning on 3.12 and 3.13): the
-   loop set for a thread is read without side effects, and a loop is created
-   only where Tornado would have created one, explicitly.
+   loop set for a thread is read through ``_current_loop``, without side
+   effects, and a loop is created only where Tornado would have created one,
+   explicitly.
 """
 
 from __future__ import annotations
@@ -82,13 +60,20 @@ from typing import Any, ParamSpec, Protocol, Self, TypeVar, TypeVarTuple, cast, 
 import tornado.gen
 from tornado.concurrent import Future
 from tornado.ioloop import IOLoop
-from tornado.log import app_log
-from tornado.util import Configurable, import_object
 
+from ._callbacks import (
+    _bind,
+    _CallbackHandle,
+    _CallbackTimerHandle,
+    _describe,
+    _run_callback,
+    _run_handler,
+)
 from ._convert import (
     _fail_bridges_from,  # pyright: ignore[reportPrivateUsage]
     to_asyncio_future,
 )
+from ._current_loop import _set_event_loop, _thread_loop
 
 __all__ = ("AsyncIOLoop", "AsyncIOMainLoop")
 
@@ -105,9 +90,6 @@ _heappush = heapq.heappush
 # What the fast paths use of asyncio's BaseEventLoop (rule 3), the same in
 # CPython 3.11 to 3.13; a loop that lacks any of them takes the public paths.
 _BASE_LOOP_INTERNALS = ("_thread_id", "_debug", "_closed", "_ready", "_scheduled")
-# getattr: Tornado types convert_yielded's argument too narrowly for "anything
-# a callback returned".
-_tornado_convert_yielded: Callable[[object], Any] = getattr(tornado.gen, "convert_yielded")
 _READ = IOLoop.READ
 _WRITE = IOLoop.WRITE
 
@@ -122,162 +104,6 @@ class _Selectable(Protocol):
     def close(self) -> None:
         """Close it (``IOLoop.close(all_fds=True)`` calls this)."""
         ...
-
-
-# --- callbacks -------------------------------------------------------------------
-
-
-def _run_callback(callback: Callable[..., object], *args: Any) -> None:
-    """Run a callback the way Tornado's IOLoop does.
-
-    Exceptions go to ``tornado.application`` ("Exception in callback ...");
-    a returned yieldable (a coroutine, say) is run and its exception logged
-    the same way; CancelledError is ignored.
-    """
-    try:
-        ret = callback(*args)
-    except asyncio.CancelledError:
-        return
-    except Exception:
-        app_log.error("Exception in callback %r", _describe(callback, args), exc_info=True)
-        return
-    if ret is not None:
-        _watch(ret, callback)
-
-
-def _run_handle(self: asyncio.Handle) -> None:
-    """``Handle._run`` for our handles: the callback runs as in :func:`_run_callback`.
-
-    Replacing asyncio's ``_run`` rather than wrapping the callback keeps a
-    callback at the same number of frames as with ``call_soon`` (rule 3).
-    Exceptions that are not an ``Exception`` go where ``Handle._run`` sends
-    them: SystemExit and KeyboardInterrupt up, others to the loop's
-    exception handler.
-    """
-    this: Any = self  # asyncio.Handle's slots, which typeshed does not all declare
-    callback: Callable[..., object] = this._callback
-    args: tuple[Any, ...] = this._args
-    try:
-        ret = this._context.run(callback, *args)
-    except asyncio.CancelledError:
-        return
-    except Exception:
-        app_log.error("Exception in callback %r", _describe(callback, args), exc_info=True)
-        return
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except BaseException as exc:
-        this._loop.call_exception_handler(
-            {"message": f"Exception in callback {callback!r}", "exception": exc, "handle": self}
-        )
-        return
-    if ret is not None:
-        _watch(ret, callback)
-
-
-class _CallbackHandle(asyncio.Handle):
-    __slots__ = ()
-    _run = _run_handle
-
-
-class _CallbackTimerHandle(asyncio.TimerHandle):
-    __slots__ = ()
-    _run = _run_handle
-
-
-def _watch(ret: object, callback: Callable[..., object]) -> None:
-    try:
-        # Tornado's own conversion, for Tornado's exact rules on what a
-        # callback may return (and singledispatch registrations).
-        future: asyncio.Future[Any] | concurrent.futures.Future[Any] = _tornado_convert_yielded(ret)
-    except tornado.gen.BadYieldError:
-        # Callbacks often return non-yieldable values (a bound method's
-        # result, say): those are ignored, as Tornado does.
-        return
-    # A task that convert_yielded started is kept alive by the IOLoop's
-    # _register_task until it is done (asyncio keeps only weak references).
-    if isinstance(future, asyncio.Future) and future.done():
-        _log_outcome(callback, future)
-        return
-    future.add_done_callback(functools.partial(_log_outcome, callback))
-
-
-def _log_outcome(
-    callback: Callable[..., object],
-    future: asyncio.Future[Any] | concurrent.futures.Future[Any],
-) -> None:
-    if future.cancelled():
-        return
-    exc = future.exception()
-    if exc is not None:
-        app_log.error("Exception in callback %r", callback, exc_info=exc)
-
-
-def _bind(
-    callback: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[Callable[..., object], tuple[Any, ...]]:
-    """The callback and positional arguments to hand asyncio (rule 2)."""
-    if kwargs:
-        return functools.partial(callback, *args, **kwargs), ()
-    return callback, args
-
-
-def _describe(callback: Callable[..., object], args: tuple[Any, ...]) -> object:
-    return functools.partial(callback, *args) if args else callback
-
-
-def _run_handler(handler: Callable[[Any, int], object], fileobj: object, events: int) -> None:
-    try:
-        handler(fileobj, events)
-    except Exception:
-        app_log.error("Exception in I/O handler for fd %r", fileobj, exc_info=True)
-
-
-# --- which asyncio loop a thread has ---------------------------------------------
-
-
-def _set_event_loop() -> asyncio.AbstractEventLoop | None:
-    """The loop set for this thread by ``asyncio.set_event_loop()``, if any.
-
-    Never creates one. asyncio has no public query without side effects before
-    3.14 (``get_event_loop()`` may create a loop, and warns on 3.12-3.13), so
-    the default policy's thread-local slot is read; the check that it is a
-    loop keeps this safe if a future asyncio renames it.
-    """
-    # Deprecated in 3.14, after the Pythons futurebridge supports (3.11-3.13).
-    policy = asyncio.get_event_loop_policy()  # pyright: ignore[reportDeprecated]
-    local = getattr(policy, "_local", None)
-    if local is not None:
-        loop = getattr(local, "_loop", None)
-        return loop if isinstance(loop, asyncio.AbstractEventLoop) else None
-    # A policy not derived from asyncio's: ask it, without letting a
-    # deprecation warning about implicit creation escape.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            return policy.get_event_loop()
-        except RuntimeError:
-            return None
-
-
-def _thread_loop(*, create: bool) -> tuple[asyncio.AbstractEventLoop | None, bool]:
-    """The running loop, else the open loop set for this thread.
-
-    With *create*, a thread that has neither gets a new loop, set as its
-    current loop (what ``asyncio.get_event_loop()`` did before 3.12, minus
-    the warning). Returns the loop and whether it was created here.
-    """
-    loop = _get_running_loop()
-    if loop is not None:
-        return loop, False
-    loop = _set_event_loop()
-    if loop is not None and not loop.is_closed():
-        return loop, False
-    if not create:
-        return None, False
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    return loop, True
 
 
 # --- the loops -----------------------------------------------------------------------
@@ -832,7 +658,8 @@ class AsyncIOLoop(_BridgeIOLoop):
 
     ``IOLoop.configure("futurebridge.AsyncIOLoop")`` makes ``IOLoop()``
     create this class and ``IOLoop.current()`` create
-    :class:`AsyncIOMainLoop` (see the module documentation).
+    :class:`AsyncIOMainLoop` (importing futurebridge patches both methods:
+    see the documentation of ``futurebridge._tornado_patch``).
 
     :raises RuntimeError: if *asyncio_loop* is closed or already has an IOLoop.
 
@@ -925,70 +752,3 @@ async def _run_sync_main(
         if scope.expired():
             raise TimeoutError(f"Operation timed out after {limit} seconds") from None
         raise
-
-
-# --- the patch of IOLoop.configure and IOLoop.current -------------------------------------
-
-_PATCH_MARK = "__futurebridge_patch__"
-
-
-def _ours_configured() -> bool:
-    return issubclass(IOLoop.configured_class(), _BridgeIOLoop)
-
-
-def _install_patch() -> None:
-    configure_attr: Any = IOLoop.__dict__["configure"]
-    current_attr: Any = IOLoop.__dict__["current"]
-    tornado_configure: Callable[..., None] = configure_attr.__func__
-    tornado_current: Callable[[bool], IOLoop | None] = current_attr.__func__
-    if getattr(tornado_configure, _PATCH_MARK, False):
-        return  # Already installed (a reload of this module, say).
-    configurable_configure: Callable[..., None] = Configurable.__dict__["configure"].__func__
-
-    def configure(
-        cls: type[IOLoop], /, impl: str | type[Configurable] | None, **kwargs: Any
-    ) -> None:
-        if isinstance(impl, str):
-            impl = cast("type[Configurable]", import_object(impl))
-        if isinstance(impl, type) and issubclass(impl, _BridgeIOLoop):
-            # Tornado's own storage, minus its BaseAsyncIOLoop-only check.
-            configurable_configure(cls, impl, **kwargs)
-        else:
-            tornado_configure(cls, impl, **kwargs)
-
-    def current(instance: bool = True) -> IOLoop | None:
-        loop = _get_running_loop()
-        # getattr: outside the class, pyright calls the name private without
-        # the stubs and fine with them; one spelling must satisfy both.
-        registry: dict[asyncio.AbstractEventLoop, IOLoop] = getattr(IOLoop, "_ioloop_for_asyncio")
-        if loop is not None:
-            found = registry.get(loop)
-            if found is not None:
-                return found
-        if not _ours_configured():
-            return tornado_current(instance)
-        loop, _ = _thread_loop(create=instance)
-        if loop is None:
-            return None
-        found = registry.get(loop)
-        if found is None and instance:
-            found = AsyncIOMainLoop()
-        return found
-
-    functools.update_wrapper(configure, tornado_configure)
-    functools.update_wrapper(current, tornado_current)
-    setattr(configure, _PATCH_MARK, True)
-    setattr(current, _PATCH_MARK, True)
-    configure.__doc__ = (
-        f"{tornado_configure.__doc__}\n\n(futurebridge: also accepts futurebridge's loops.)"
-    )
-    current.__doc__ = (
-        f"{tornado_current.__doc__}\n\n(futurebridge: creates futurebridge's "
-        "AsyncIOMainLoop while a futurebridge class is configured.)"
-    )
-    # setattr: type checkers rightly refuse assignments to methods.
-    setattr(IOLoop, "configure", classmethod(configure))  # noqa: B010
-    setattr(IOLoop, "current", staticmethod(current))  # noqa: B010
-
-
-_install_patch()

@@ -28,7 +28,7 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 
 import futurebridge
 from futurebridge import AsyncIOLoop, AsyncIOMainLoop, to_asyncio_future
-from futurebridge._ioloop import _install_patch  # pyright: ignore[reportPrivateUsage]
+from futurebridge._tornado_patch import _install_patch  # pyright: ignore[reportPrivateUsage]
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
