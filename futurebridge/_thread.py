@@ -33,6 +33,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
+from ._convert import _type_name  # pyright: ignore[reportPrivateUsage]
 from ._ioloop import AsyncIOLoop
 from ._thread_calls import (
     _AwaitCall,
@@ -524,10 +525,3 @@ def _not_callable_message(method: str, fn: object) -> str:
             f"not lt.{method}(fetch(url))"
         )
     return f"LoopThread.{method}() needs a callable that returns a yieldable, got a {name}{hint}"
-
-
-def _type_name(obj: object) -> str:
-    cls = type(obj)
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"

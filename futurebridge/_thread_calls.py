@@ -36,7 +36,10 @@ import types
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from ._convert import to_asyncio_future
+from ._convert import (
+    _set_result_unless_done,  # pyright: ignore[reportPrivateUsage]
+    to_asyncio_future,
+)
 
 if TYPE_CHECKING:
     from ._thread import LoopThread
@@ -314,7 +317,7 @@ class _AwaitCall(_Call):
         return False
 
     def set_result(self, value: Any) -> None:
-        self._send(_settle_result, value)
+        self._send(_set_result_unless_done, value)
 
     def set_exception(self, exc: BaseException) -> None:
         self._send(_settle_exception, exc)
@@ -337,11 +340,6 @@ class _AwaitCall(_Call):
                     "the awaiting event loop is closed",
                     exc_info=arg,
                 )
-
-
-def _settle_result(waiter: asyncio.Future[Any], value: Any) -> None:
-    if not waiter.done():
-        waiter.set_result(value)
 
 
 def _settle_exception(waiter: asyncio.Future[Any], exc: BaseException) -> None:
