@@ -212,7 +212,9 @@ class LoopThread:
                 if state is _RUNNING:
                     self._state = _CLOSING
                     assert self._loop is not None
-                    self._loop.call_soon_threadsafe(self._begin_shutdown)
+                    # A loop already closed means its thread is ending by itself.
+                    with contextlib.suppress(RuntimeError):
+                        self._loop.call_soon_threadsafe(self._begin_shutdown)
             assert self._thread is not None
             self._thread.join()
             with self._lock:
@@ -304,6 +306,13 @@ class LoopThread:
         finally:
             # Also fails the waiters of this loop's futures bridged elsewhere.
             ioloop.close()
+            with self._lock:
+                if self._state is _RUNNING:
+                    # The thread died without close() (an interrupt on the
+                    # loop): take no more calls; close() only joins now.
+                    self._state = _CLOSING
+            # Thread ids are reused: a later thread must not look like this one.
+            self._thread_id = None
 
     def _begin_shutdown(self) -> None:
         assert self._loop is not None

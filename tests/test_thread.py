@@ -11,6 +11,7 @@ import gc
 import os
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable, Coroutine, Generator, Iterator
 from typing import Any
@@ -658,3 +659,42 @@ def test_cancel_races_leave_nothing_behind(loop_thread: LoopThread) -> None:
         if not future.cancelled():
             assert (future.exception() is not None) == bool(i % 2)
     assert loop_thread.run(lambda: None) is None
+
+
+def test_a_reused_thread_id_is_not_mistaken_for_the_dead_loop_thread() -> None:
+    # Regression: the loop thread's id was kept after the thread ended, and
+    # Linux reuses thread ids, so close() from a new thread with the same id
+    # was refused as "called on the loop thread itself".
+    lt = LoopThread()
+    lt.start()
+
+    async def thread_id() -> int:
+        return threading.get_ident()
+
+    dead = lt.run(thread_id)
+    lt.ioloop.add_callback(lt.ioloop.stop)  # the loop stops itself; the thread ends
+    for _ in range(1000):
+        if all(thread.ident != dead for thread in threading.enumerate()):
+            break
+        time.sleep(0.005)
+    errors: list[BaseException] = []
+    same_id_seen = False
+    for _ in range(200):
+        if same_id_seen:
+            break
+
+        def close_if_same_id() -> None:
+            nonlocal same_id_seen
+            if threading.get_ident() == dead:
+                same_id_seen = True
+                try:
+                    lt.close()
+                except BaseException as exc:
+                    errors.append(exc)
+
+        closer = threading.Thread(target=close_if_same_id)
+        closer.start()
+        closer.join()
+    lt.close()
+    assert same_id_seen, "no new thread reused the loop thread's id"
+    assert errors == []
