@@ -2,22 +2,12 @@
 
 This module owns :func:`to_asyncio_future`, :func:`to_tornado_future` and
 :func:`register_adapter`. It does not own any event loop: loops are the
-business of ``_ioloop`` and ``_thread``, which call :func:`_fail_bridges_from`
-when one of their loops closes.
+business of ``_ioloop`` and ``_thread``, and carrying an outcome from one
+future to another (across threads too) is ``_outcome``'s, whose rules on
+threads, exactly-once delivery and reference cycles hold here as well.
 
-Rules that hold across this module:
+One more rule holds across this module:
 
-1. A future is only touched on its own loop's thread. Anything that crosses a
-   thread goes through ``call_soon_threadsafe``; reading ``done()`` of a
-   foreign future is the only exception (a single attribute read under the
-   GIL).
-2. An outcome is copied exactly once, by :func:`_copy_outcome`, which does
-   nothing if the destination is already done (it was cancelled by its
-   waiter). An outcome that has nowhere left to go is logged, never dropped
-   in silence.
-3. Callbacks reference their futures, and futures reference their callbacks
-   only until they complete (asyncio clears the list), so no reference cycle
-   outlives a conversion.
 4. Aggregates (lists, tuples, dicts) are checked in full before any child is
    started, so bad input never leaves a half-started task behind.
 """
@@ -26,12 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import contextvars
 import functools
 import logging
 import sys
-import threading
 import types
 from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -39,6 +27,16 @@ from threading import get_ident as _get_ident
 from typing import Any, TypeVar, cast, overload
 
 import tornado.gen
+
+from ._outcome import (
+    Bridge,
+    cancel_concurrent,
+    cancel_if_cancelled,
+    copy_outcome,
+    copy_outcome_to,
+    deliver_threadsafe,
+    set_result_unless_done,
+)
 
 __all__ = ("register_adapter", "to_asyncio_future", "to_tornado_future")
 
@@ -366,7 +364,7 @@ def _from_none(obj: None, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Non
 def _from_moment(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
     # gen.moment means "let the loop run one iteration", so resolve on the next one.
     future: asyncio.Future[None] = loop.create_future()
-    loop.call_soon(_set_result_unless_done, future, None)
+    loop.call_soon(set_result_unless_done, future, None)
     return future
 
 
@@ -411,13 +409,13 @@ def _from_asyncio_future(
         return source
     destination: asyncio.Future[_T] = loop.create_future()
     if source.done():
-        _copy_outcome(source, destination)
+        copy_outcome(source, destination)
         return destination
     if source_loop.is_closed():
         raise RuntimeError(
             "cannot convert a pending future whose event loop is closed: it can never complete"
         )
-    bridge = _Bridge(source, destination)
+    bridge = Bridge(source, destination)
     try:
         source_loop.call_soon_threadsafe(bridge.attach)
     except RuntimeError:
@@ -436,10 +434,10 @@ def _from_concurrent_future(
     destination: asyncio.Future[_T] = loop.create_future()
     if source.done():
         # No thread hop needed: this is what makes a done future cheap.
-        _copy_outcome(source, destination)
+        copy_outcome(source, destination)
         return destination
-    destination.add_done_callback(functools.partial(_cancel_concurrent, source))
-    source.add_done_callback(functools.partial(_deliver_threadsafe, destination))
+    destination.add_done_callback(functools.partial(cancel_concurrent, source))
+    source.add_done_callback(functools.partial(deliver_threadsafe, destination))
     return destination
 
 
@@ -555,136 +553,6 @@ def _gather(
     return outer
 
 
-# --- outcome plumbing ----------------------------------------------------------
-
-
-def _copy_outcome(
-    source: asyncio.Future[_T] | concurrent.futures.Future[_T], destination: asyncio.Future[_T]
-) -> None:
-    """Copy *source*'s outcome into *destination*, on *destination*'s thread."""
-    if destination.done():
-        if not source.cancelled() and (exc := source.exception()) is not None:
-            logger.debug(
-                "futurebridge: dropped an exception whose waiter had cancelled", exc_info=exc
-            )
-        return
-    if source.cancelled():
-        destination.cancel()
-        return
-    exc = source.exception()
-    if exc is not None:
-        destination.set_exception(exc)
-    else:
-        destination.set_result(source.result())
-
-
-def _set_result_unless_done(future: asyncio.Future[_T], result: _T) -> None:
-    if not future.done():
-        future.set_result(result)
-
-
-def _deliver_threadsafe(
-    destination: asyncio.Future[_T],
-    source: asyncio.Future[_T] | concurrent.futures.Future[_T],
-) -> None:
-    """Done callback of a source on another thread: hop to *destination*'s loop."""
-    try:
-        destination.get_loop().call_soon_threadsafe(_copy_outcome, source, destination)
-    except RuntimeError:
-        # The waiter's loop closed: nobody can receive this outcome any more.
-        if not source.cancelled() and (exc := source.exception()) is not None:
-            logger.error(
-                "futurebridge: an exception could not be delivered because the "
-                "waiting event loop is closed",
-                exc_info=exc,
-            )
-
-
-def _cancel_concurrent(
-    source: concurrent.futures.Future[Any], destination: asyncio.Future[Any]
-) -> None:
-    if destination.cancelled():
-        source.cancel()
-
-
-# Pending bridges per source loop, so a closing IOLoop can fail their waiters.
-# A bridge registers on the converting thread (its source loop may never run
-# again) and forgets on the source thread, hence the lock.
-_bridges: dict[asyncio.AbstractEventLoop, set[_Bridge]] = {}
-_bridges_lock = threading.Lock()
-
-
-class _Bridge:
-    """One pending future crossing from its own loop to another loop."""
-
-    __slots__ = ("destination", "source")
-
-    def __init__(self, source: asyncio.Future[Any], destination: asyncio.Future[Any]) -> None:
-        self.source = source
-        self.destination = destination
-        with _bridges_lock:
-            _bridges.setdefault(source.get_loop(), set()).add(self)
-
-    def attach(self) -> None:
-        # Runs on the source loop's thread (rule 1).
-        self.source.add_done_callback(self.deliver)
-
-    def deliver(self, source: asyncio.Future[Any]) -> None:
-        self.forget()
-        _deliver_threadsafe(self.destination, source)
-
-    def cancel_source(self, destination: asyncio.Future[Any]) -> None:
-        # Runs on the destination loop's thread.
-        if destination.cancelled() and not self.source.done():
-            try:
-                self.source.get_loop().call_soon_threadsafe(self.source.cancel)
-            except RuntimeError:
-                # The source loop is closed without telling us (a plain asyncio
-                # loop; ours call _fail_bridges_from): the source can never
-                # complete, so nothing would ever forget this bridge and
-                # _bridges would keep both loops and futures alive.
-                self.forget()
-
-    def fail(self) -> None:
-        self.forget()
-        error = RuntimeError(
-            "the event loop this future belonged to was closed while the future was pending"
-        )
-        # If both loops are closed, there is no waiter left to tell.
-        with contextlib.suppress(RuntimeError):
-            self.destination.get_loop().call_soon_threadsafe(
-                _set_exception_unless_done, self.destination, error
-            )
-
-    def forget(self) -> None:
-        loop = self.source.get_loop()
-        with _bridges_lock:
-            pending = _bridges.get(loop)
-            if pending is not None:
-                pending.discard(self)
-                if not pending:
-                    del _bridges[loop]
-
-
-def _set_exception_unless_done(future: asyncio.Future[Any], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
-
-
-def _fail_bridges_from(  # pyright: ignore[reportUnusedFunction]  # used by _ioloop
-    loop: asyncio.AbstractEventLoop,
-) -> None:
-    """Fail the waiters of every future still pending on *loop*, which is closing.
-
-    Called by futurebridge's own loops on close; each waiter gets a
-    :class:`RuntimeError` saying the source loop closed.
-    """
-    with _bridges_lock:
-        pending = list(_bridges.get(loop, ()))
-    for bridge in pending:
-        bridge.fail()
-
-
 def _convert_threadsafe(
     obj: object, loop: asyncio.AbstractEventLoop, handler: _Handler
 ) -> asyncio.Future[Any]:
@@ -710,17 +578,8 @@ def _start_on_loop(
         return
     if source is destination:
         return
-    source.add_done_callback(functools.partial(_copy_outcome_to, destination))
-    destination.add_done_callback(functools.partial(_cancel_if_cancelled, source))
-
-
-def _copy_outcome_to(destination: asyncio.Future[Any], source: asyncio.Future[Any]) -> None:
-    _copy_outcome(source, destination)
-
-
-def _cancel_if_cancelled(source: asyncio.Future[Any], destination: asyncio.Future[Any]) -> None:
-    if destination.cancelled():
-        source.cancel()
+    source.add_done_callback(functools.partial(copy_outcome_to, destination))
+    destination.add_done_callback(functools.partial(cancel_if_cancelled, source))
 
 
 # --- optional adapters -----------------------------------------------------------

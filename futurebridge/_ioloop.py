@@ -70,10 +70,10 @@ from ._callbacks import (
     _run_handler,
 )
 from ._convert import (
-    _fail_bridges_from,  # pyright: ignore[reportPrivateUsage]
     to_asyncio_future,
 )
 from ._current_loop import _set_event_loop, _thread_loop
+from ._outcome import fail_bridges_from
 
 __all__ = ("AsyncIOLoop", "AsyncIOMainLoop")
 
@@ -209,7 +209,7 @@ class _BridgeIOLoop(IOLoop):
         # that sees the closed loop must not find it still mapped to us.
         self._unregister()
         self._clear_current_hook()
-        _fail_bridges_from(loop)
+        fail_bridges_from(loop)
         # Its tasks can never finish now: let them go (see _register_task).
         self._tasks.clear()
         loop.close()

@@ -37,9 +37,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from ._convert import (
-    _set_result_unless_done,  # pyright: ignore[reportPrivateUsage]
     to_asyncio_future,
 )
+from ._outcome import set_result_unless_done
 
 if TYPE_CHECKING:
     from ._thread import LoopThread
@@ -317,7 +317,7 @@ class _AwaitCall(_Call):
         return False
 
     def set_result(self, value: Any) -> None:
-        self._send(_set_result_unless_done, value)
+        self._send(set_result_unless_done, value)
 
     def set_exception(self, exc: BaseException) -> None:
         self._send(_settle_exception, exc)

@@ -37,7 +37,7 @@ from tornado.ioloop import IOLoop
 from futurebridge import (
     AsyncIOLoop,
     LoopThread,
-    _convert,
+    _outcome,
     as_asyncio,
     as_tornado,
     to_asyncio_future,
@@ -206,7 +206,7 @@ def test_plain_loop_closing_is_not_detected_but_the_waiter_can_cancel(
         await asyncio.sleep(0)  # the waiter's done callbacks run
         # Regression: the bridge used to stay registered for ever, keeping the
         # closed loop and both futures alive.
-        assert source.loop not in _convert._bridges  # pyright: ignore[reportPrivateUsage]
+        assert source.loop not in _outcome.bridges
         # A new conversion of that future is refused outright.
         with pytest.raises(RuntimeError, match="event loop is closed"):
             to_asyncio_future(pending)

@@ -42,7 +42,7 @@ import pytest
 import tornado.gen
 import uvloop
 
-from futurebridge import _convert, as_asyncio, as_tornado, to_asyncio_future, to_tornado_future
+from futurebridge import _outcome, as_asyncio, as_tornado, to_asyncio_future, to_tornado_future
 
 from ._support import (
     WORKER_KINDS,
@@ -492,8 +492,8 @@ async def run_round(
         await asyncio.sleep(0)
         logged = logs.exceptions()
     nodes = rnd.check_outcomes(ops, logged)
-    if _convert._bridges:  # pyright: ignore[reportPrivateUsage]
-        rnd.problems.append(f"bridges left registered: {_convert._bridges}")  # pyright: ignore[reportPrivateUsage]
+    if _outcome.bridges:  # pyright: ignore[reportPrivateUsage]
+        rnd.problems.append(f"bridges left registered: {_outcome.bridges}")  # pyright: ignore[reportPrivateUsage]
     assert not rnd.problems, f"seed {seed}:\n" + "\n".join(rnd.problems[:30])
     return nodes
 
