@@ -21,6 +21,7 @@ import tornado.gen
 import uvloop
 from tornado.ioloop import IOLoop
 
+import futurebridge._thread
 from futurebridge import AsyncIOLoop, LoopThread, to_asyncio_future
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
@@ -661,10 +662,14 @@ def test_cancel_races_leave_nothing_behind(loop_thread: LoopThread) -> None:
     assert loop_thread.run(lambda: None) is None
 
 
-def test_a_reused_thread_id_is_not_mistaken_for_the_dead_loop_thread() -> None:
+def test_a_reused_thread_id_is_not_mistaken_for_the_dead_loop_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Regression: the loop thread's id was kept after the thread ended, and
-    # Linux reuses thread ids, so close() from a new thread with the same id
-    # was refused as "called on the loop thread itself".
+    # thread ids are reused, so close() from a new thread with the same id was
+    # refused as "called on the loop thread itself". Whether the OS reuses an
+    # id soon varies (it did on 3.11 and 3.12 here, not on 3.13), so the
+    # reuse is simulated: this thread answers with the dead thread's id.
     lt = LoopThread()
     lt.start()
 
@@ -677,24 +682,7 @@ def test_a_reused_thread_id_is_not_mistaken_for_the_dead_loop_thread() -> None:
         if all(thread.ident != dead for thread in threading.enumerate()):
             break
         time.sleep(0.005)
-    errors: list[BaseException] = []
-    same_id_seen = False
-    for _ in range(200):
-        if same_id_seen:
-            break
-
-        def close_if_same_id() -> None:
-            nonlocal same_id_seen
-            if threading.get_ident() == dead:
-                same_id_seen = True
-                try:
-                    lt.close()
-                except BaseException as exc:
-                    errors.append(exc)
-
-        closer = threading.Thread(target=close_if_same_id)
-        closer.start()
-        closer.join()
+    monkeypatch.setattr(futurebridge._thread, "_get_ident", lambda: dead)
+    with pytest.raises(RuntimeError, match="no longer takes calls"):
+        lt.run(thread_id)
     lt.close()
-    assert same_id_seen, "no new thread reused the loop thread's id"
-    assert errors == []
