@@ -84,7 +84,7 @@ def _done_future(stack: contextlib.ExitStack) -> list[Variant]:
         step("a function with the same signature", _same_signature),
         step("  + exact type check", _plus_type_check),
         step("  + thread check (threading.get_ident)", _plus_thread_check),
-        step("  or asyncio's running loop (getpid)", _asking_asyncio),
+        step("  or asyncio's running loop (getpid on 3.11)", _asking_asyncio),
         Variant("to_asyncio_future", "futurebridge", _on(loop, _calls(to_asyncio_future, done))),
     ]
 

@@ -51,7 +51,8 @@ def render(figures: dict[str, Any]) -> str:
                 verdict = f"not measured ({target['ours']} did not run)"
             else:
                 verdict = f"{target['ratio']:.3f}: {'**met**' if target['met'] else '**missed**'}"
-            lines.append(f"| | target {target['text']} | | {verdict} |")
+            who = "" if target["ours"] == row["variants"][0]["name"] else f"`{target['ours']}` "
+            lines.append(f"| | target: {who}{target['text']} | | {verdict} |")
     return "\n".join(lines)
 
 
