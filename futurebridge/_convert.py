@@ -240,7 +240,10 @@ def register_adapter(kind: type[_K], adapter: Callable[[_K], Awaitable[Any]], /)
     return an awaitable (a coroutine, a future, anything with ``__await__``),
     which is then converted like any other yieldable. The most specific
     registered class in an object's MRO wins, and a registration takes
-    precedence over the built-in handling of the same class.
+    precedence over the built-in handling of the same class. If the converted
+    future is cancelled and the object has a ``cancel()`` method, that method
+    is called too (on the target loop's thread), so a cancellation reaches the
+    object even if it came before the adapter's awaitable started.
 
     Example::
 
@@ -392,7 +395,18 @@ def _from_adapter(
             f"the adapter registered for {_type_name(obj)} returned another "
             f"{_type_name(obj)}: it must return a different awaitable"
         )
-    return _convert_here(awaitable, loop)
+    future = _convert_here(awaitable, loop)
+    # A task cancelled before its first step never runs the adapter's code, so
+    # that code cannot pass the cancellation on: do it here, where we can.
+    cancel = getattr(obj, "cancel", None)
+    if callable(cancel) and not future.done():
+        future.add_done_callback(functools.partial(_call_if_cancelled, cancel))
+    return future
+
+
+def _call_if_cancelled(cancel: Callable[[], object], future: asyncio.Future[Any]) -> None:
+    if future.cancelled():
+        cancel()
 
 
 def _from_tornado_registration(

@@ -543,6 +543,16 @@ def test_twisted_deferred(run: Run) -> None:
         assert len(errors) == 1
         assert isinstance(errors[0], DeferredCancelled)
 
+        # Cancelled before the loop ran the adapter at all: still cancelled.
+        early: Deferred[str] = Deferred()
+        early_errors: list[BaseException] = []
+        early.addErrback(lambda failure: early_errors.append(failure.value))
+        to_asyncio_future(early).cancel()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert len(early_errors) == 1
+        assert isinstance(early_errors[0], DeferredCancelled)
+
     run(main())
 
 
