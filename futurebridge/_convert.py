@@ -247,10 +247,25 @@ def register_adapter(kind: type[_K], adapter: Callable[[_K], Awaitable[Any]], /)
 
     Example::
 
-        async def _from_deferred(d: Deferred[T]) -> T:
-            return await d.asFuture(asyncio.get_running_loop())
+        import asyncio
 
-        register_adapter(Deferred, _from_deferred)
+        from futurebridge import register_adapter, to_asyncio_future
+
+        class Job:  # a future-like type of some other library
+            def __init__(self, value: int) -> None:
+                self.value = value
+
+        async def wait_for_job(job: Job) -> int:
+            await asyncio.sleep(0)
+            return job.value
+
+        register_adapter(Job, wait_for_job)
+
+        async def main() -> list[int]:
+            # Type checkers know only the built-in kinds; Job is taught at run time.
+            return await to_asyncio_future([Job(1), Job(2)])  # type: ignore[list-item]
+
+        print(asyncio.run(main()))  # [1, 2]
 
     :raises TypeError: if *kind* is not a class or *adapter* is not callable.
 

@@ -136,12 +136,20 @@ def as_asyncio(fn: object, /) -> object:
 
     Example::
 
-        @as_asyncio
-        def fetch(url: str) -> Generator[Any, Any, bytes]:
-            response = yield AsyncHTTPClient().fetch(url)
-            return response.body
+        import asyncio
+        from collections.abc import Generator
+        from typing import Any
 
-        body = await fetch("http://example.com/")
+        from tornado import gen
+
+        from futurebridge import as_asyncio
+
+        @as_asyncio  # in place of @gen.coroutine
+        def next_number(x: int) -> Generator[Any, Any, int]:
+            yield gen.moment  # any yieldable, as under @gen.coroutine
+            return x + 1
+
+        print(asyncio.run(next_number(41)))  # 42
 
     Nothing runs until the coroutine is awaited (``@gen.coroutine`` starts at
     call time; use :func:`as_tornado` for that). The decorator takes no
@@ -325,14 +333,27 @@ def as_tornado(fn: object, /) -> object:
 
     Example::
 
+        import asyncio
+        from collections.abc import Generator
+        from typing import Any
+
+        from tornado import gen
+
+        from futurebridge import as_tornado
+
         @as_tornado
-        async def fetch(url: str) -> bytes:
-            response = await AsyncHTTPClient().fetch(url)
-            return response.body
+        async def double(x: int) -> int:
+            await asyncio.sleep(0)
+            return 2 * x
 
         @gen.coroutine
-        def legacy():
-            body = yield fetch("http://example.com/")
+        def legacy() -> Generator[Any, Any, int]:
+            return (yield double(21))  # legacy code yields it as before
+
+        async def main() -> int:
+            return await legacy()
+
+        print(asyncio.run(main()))  # 42
 
     Outcome: the result, or the exception with its original traceback, even
     one raised before the first suspension (as ``@gen.coroutine`` delivers

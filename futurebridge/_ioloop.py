@@ -597,9 +597,15 @@ class AsyncIOMainLoop(_BridgeIOLoop):
     ``asyncio.get_event_loop()`` gives on Python 3.12 and 3.13. The loop is
     reachable as :attr:`asyncio_loop`.
 
-    Usage, as in Tornado's documentation::
+    Usage, as in Tornado's documentation (here with a server that stops
+    itself, so the example ends)::
+
+        import asyncio
+
+        from futurebridge import AsyncIOMainLoop
 
         AsyncIOMainLoop().install()
+        asyncio.get_event_loop().call_later(0.01, asyncio.get_event_loop().stop)
         asyncio.get_event_loop().run_forever()
 
     Closing the IOLoop closes the asyncio loop.

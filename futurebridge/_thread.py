@@ -92,8 +92,15 @@ class LoopThread:
 
     Example::
 
-        with LoopThread() as lt:
-            body = lt.run(fetch, "http://127.0.0.1:8888/")
+        import threading
+
+        from futurebridge import LoopThread
+
+        async def where(greeting: str) -> str:
+            return f"{greeting} from {threading.current_thread().name}"
+
+        with LoopThread(name="worker") as lt:
+            print(lt.run(where, "hello"))  # hello from worker
 
     :param loop_factory: makes the asyncio event loop the IOLoop runs on (for
         example ``uvloop.new_event_loop``); by default a new asyncio loop. It is
