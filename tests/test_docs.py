@@ -10,13 +10,12 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import re
-import subprocess
-import sys
 import textwrap
 import types
 from pathlib import Path
 
 import pytest
+from example_programs import check_example_program
 
 import futurebridge
 
@@ -126,21 +125,7 @@ def test_the_docstrings_have_examples() -> None:
 def test_docstring_example_runs_and_prints_what_it_says(source: str) -> None:
     # The API reference shows the docstrings' examples: each is a complete
     # program, run with warnings as errors, printing what its comments say.
-    expected = [
-        line.split("# ", 1)[1].strip()
-        for line in source.splitlines()
-        if line.lstrip().startswith("print(") and "# " in line
-    ]
-    done = subprocess.run(
-        [sys.executable, "-W", "error", "-c", source],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    assert done.stdout.splitlines() == expected
+    check_example_program(source)
 
 
 def test_every_page_is_in_the_table_of_contents() -> None:

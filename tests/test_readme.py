@@ -4,11 +4,10 @@ what its comments say it prints."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from example_programs import check_example_program
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 EXAMPLES = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
@@ -20,18 +19,4 @@ def test_the_readme_has_examples() -> None:
 
 @pytest.mark.parametrize("source", EXAMPLES, ids=[f"example-{i}" for i in range(len(EXAMPLES))])
 def test_readme_example_runs_and_prints_what_it_says(source: str) -> None:
-    expected = [
-        line.split("# ", 1)[1].split(" (")[0].strip()
-        for line in source.splitlines()
-        if line.lstrip().startswith("print(") and "# " in line
-    ]
-    done = subprocess.run(
-        [sys.executable, "-W", "error", "-c", source],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    assert done.stdout.splitlines() == expected
+    check_example_program(source)
