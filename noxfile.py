@@ -21,6 +21,17 @@ nox.options.reuse_existing_virtualenvs = False
 
 PYTHONS = ["3.11", "3.12", "3.13"]
 
+# Developer tools live here, not in public extras: users see only the extras
+# named for integrations (uvloop, twisted).
+TEST_DEPS = [
+    "pytest>=8.3",
+    "pytest-asyncio>=0.25",
+    "pytest-timeout>=2.3",
+    "hypothesis>=6.100",
+]
+TYPING_DEPS = ["mypy>=1.15", "pyright>=1.1.390"]
+DOCS_DEPS = ["sphinx>=8.1", "furo>=2024.8.6"]
+
 
 def _expose_interpreters() -> None:
     """Put a working ``pythonX.Y`` on PATH for each version we test.
@@ -48,7 +59,7 @@ _expose_interpreters()
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The pytest suite, on each supported Python."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS)
     session.run("pytest", *session.posargs)
 
 
@@ -60,7 +71,7 @@ def typing(session: nox.Session) -> None:
     prove that its signatures catch errors stock Tornado types miss.
     """
     # First as most users see it, with Tornado's own inline types only...
-    session.install("-e", ".[test]")
+    session.install("-e", ".[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS)
     session.run("mypy", "futurebridge")
     # --project: never pick up a stray pyrightconfig.json from a parent folder.
     session.run("pyright", "--project", "pyproject.toml", "futurebridge")
@@ -96,7 +107,7 @@ def docs(session: nox.Session) -> None:
     The entry point is ``docs/_build/html/index.html``. No network is needed:
     see ``docs/conf.py`` for how Python and Tornado references resolve offline.
     """
-    session.install("-e", ".[docs]", "./stubs", "mypy>=1.15", "pyright>=1.1.390")
+    session.install("-e", ".[uvloop,twisted]", *DOCS_DEPS, *TEST_DEPS, *TYPING_DEPS, "./stubs")
     build = ["sphinx-build", "-W", "--keep-going", "-n", "-q"]
     session.run(*build, "-b", "html", "docs", "docs/_build/html")
     session.run(*build, "-b", "doctest", "docs", "docs/_build/doctest")

@@ -28,7 +28,7 @@ from threading import get_ident
 from typing import Any, cast
 
 from futurebridge import AsyncIOLoop, LoopThread, to_asyncio_future
-from futurebridge._bench import (
+from futurebridge._tools.bench import (
     Row,
     Timer,
     Variant,

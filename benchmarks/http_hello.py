@@ -252,8 +252,8 @@ def _client_loop() -> asyncio.AbstractEventLoop:
 
 
 def variants(stack: contextlib.ExitStack) -> list[Any]:
-    """The HTTP row's variants for ``futurebridge._bench``: one server process each."""
-    from futurebridge._bench import Side, Variant
+    """The HTTP row's variants for ``futurebridge._tools.bench``: one server process each."""
+    from futurebridge._tools.bench import Side, Variant
 
     client = _client_loop()
     stack.callback(client.close)

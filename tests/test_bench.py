@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from futurebridge._bench import (
+from futurebridge._tools.bench import (
     ROWS,
     Row,
     Target,
@@ -20,7 +20,7 @@ from futurebridge._bench import (
     format_report,
     run_bench,
 )
-from futurebridge._cli import main
+from futurebridge._tools.cli import main
 
 
 def test_every_row_runs_and_the_json_has_every_figure(

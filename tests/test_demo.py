@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from futurebridge._demo import ENDPOINTS, Check, _report  # pyright: ignore[reportPrivateUsage]
+from futurebridge._tools.demo import ENDPOINTS, Check, _report  # pyright: ignore[reportPrivateUsage]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -28,20 +28,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench = commands.add_parser(
         "bench", help="benchmarks against Tornado's own machinery and raw asyncio"
     )
-    from ._bench import add_arguments
+    from .bench import add_arguments
 
     add_arguments(bench)
     args = parser.parse_args(argv)
     if args.command in (None, "check"):
-        from ._selfcheck import run
+        from .selfcheck import run
 
         return run()
     if args.command == "demo":
-        from ._demo import run as run_demo
+        from .demo import run as run_demo
 
         return run_demo(args.loop)
     if args.command == "bench":
-        from ._bench import main as run_bench
+        from .bench import main as run_bench
 
         return run_bench(args)
     parser.error(f"unknown command {args.command!r}")  # parser.error exits

@@ -12,7 +12,7 @@ from typing import Any, cast
 import tornado
 import tornado.gen
 
-from ._convert import to_asyncio_future, to_tornado_future
+from futurebridge import to_asyncio_future, to_tornado_future
 
 # Tornado types gen.moment as Future[Any] although it is a _NullFuture.
 _MOMENT: Any = getattr(tornado.gen, "moment")
