@@ -39,15 +39,17 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 import tornado.gen
 from tornado.concurrent import Future
+from tornado.ioloop import IOLoop
+from tornado.platform.asyncio import BaseAsyncIOLoop
 
 from ._convert import (
-    _handler_for,  # pyright: ignore[reportPrivateUsage]
+    _check,  # pyright: ignore[reportPrivateUsage]
     _type_name,  # pyright: ignore[reportPrivateUsage]
     to_asyncio_future,
 )
 from ._typing import SingleYieldable
 
-__all__ = ("as_asyncio", "as_tornado")
+__all__ = ("BadYieldError", "as_asyncio", "as_tornado")
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -64,11 +66,7 @@ _Partial: type[object] = functools.partial
 # Typed loosely on purpose: the objects handed over are only known at run time.
 _to_asyncio_future: Callable[[object], asyncio.Future[Any]] = to_asyncio_future  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
 
-_RETURN_RULE = (
-    "return a yieldable (an asyncio or Tornado future, a coroutine or other awaitable, "
-    "a concurrent.futures.Future, None, or a list or dict of those); to produce a plain "
-    "value, make the function an async def or a generator in @gen.coroutine style"
-)
+_to_asyncio_future_loop: Callable[..., asyncio.Future[Any]] = to_asyncio_future
 
 
 # --- as_asyncio -------------------------------------------------------------------
@@ -108,6 +106,8 @@ def as_asyncio(
 def as_asyncio(
     fn: Callable[_P, Mapping[_K, SingleYieldable[_T]]], /
 ) -> Callable[_P, Coroutine[Any, Any, dict[_K, _T]]]: ...
+@overload
+def as_asyncio(fn: Callable[_P, _T], /) -> Callable[_P, Coroutine[Any, Any, _T]]: ...
 def as_asyncio(fn: object, /) -> object:
     """Make *fn* a coroutine function (``async def``) that ends the way *fn*'s result ends.
 
@@ -211,12 +211,18 @@ def _coroutine_function(func: Callable[..., Any]) -> Callable[..., Coroutine[Any
 
     async def await_result(*args: Any, **kwargs: Any) -> Any:
         context = contextvars.copy_context()
-        result: Any = context.run(func, *args, **kwargs)
+        try:
+            result: Any = context.run(func, *args, **kwargs)
+        except (_Return, StopIteration) as stop:
+            # raise gen.Return(x) with no yield: the Python 2 way to return x.
+            return stop.value
         if result.__class__ is _CoroutineType:
             return await result
         if result.__class__ is _GeneratorType:
             return await _drive(result, context)
-        future = context.run(_convert_result, result, func, "as_asyncio")
+        if not _is_yieldable(result):
+            return result
+        future = context.run(_to_asyncio_future, result)
         try:
             return await future
         except BaseException:
@@ -227,43 +233,49 @@ def _coroutine_function(func: Callable[..., Any]) -> Callable[..., Coroutine[Any
     return await_result
 
 
-async def _drive(gen: Generator[Any, Any, _T], context: contextvars.Context | None) -> _T:
+async def _drive(
+    gen: Generator[Any, Any, _T],
+    context: contextvars.Context | None,
+    future: asyncio.Future[Any] | None = None,
+) -> _T:
     """Run a ``@gen.coroutine``-style generator to its end (rule 3).
 
     *context* is where each step runs, or None to run in the current one.
+    *future*, if given, is what the generator waits for already.
     """
     send = gen.send
     throw = gen.throw
     value: Any = None
-    yielded: Any
+    yielded: Any = None
     error: BaseException | None = None
     while True:
-        try:
-            if error is None:
-                yielded = send(value) if context is None else context.run(send, value)
-            else:
-                try:
-                    yielded = throw(error) if context is None else context.run(throw, error)
-                finally:
-                    # The exception's traceback holds this frame: drop the cycle.
-                    error = None
-        except StopIteration as stop:
-            result: _T = stop.value
-            return result
-        except _Return as ret:
-            returned: _T = ret.value
-            return returned
-        value = None
-        future: asyncio.Future[Any]
-        try:
-            if context is None or yielded.__class__ is _Future or yielded.__class__ is _Task:
-                future = _to_asyncio_future(yielded)
-            else:
-                # A coroutine becomes a task here: it must copy the body's context.
-                future = context.run(_to_asyncio_future, yielded)
-        except Exception as exc:
-            error = exc
-            continue
+        if future is None:
+            try:
+                if error is None:
+                    yielded = send(value) if context is None else context.run(send, value)
+                else:
+                    try:
+                        yielded = throw(error) if context is None else context.run(throw, error)
+                    finally:
+                        # The exception's traceback holds this frame: drop the cycle.
+                        error = None
+            except StopIteration as stop:
+                result: _T = stop.value
+                return result
+            except _Return as ret:
+                returned: _T = ret.value
+                return returned
+            value = None
+            try:
+                if context is None or yielded.__class__ is _Future or yielded.__class__ is _Task:
+                    future = _to_asyncio_future(yielded)
+                else:
+                    # A coroutine becomes a task here: it must copy the body's context.
+                    future = context.run(_to_asyncio_future, yielded)
+            except Exception as exc:
+                error = _bad_yield(exc)
+                continue
+            _clear_yield_from_mark(future)
         try:
             value = await future
         except GeneratorExit:
@@ -276,7 +288,8 @@ async def _drive(gen: Generator[Any, Any, _T], context: contextvars.Context | No
             error = exc
             # The traceback now holds this frame, and the failed future holds
             # the exception: drop the future so that no cycle is left behind.
-            del future, yielded
+            yielded = None
+        future = None
 
 
 # --- as_tornado -------------------------------------------------------------------
@@ -310,6 +323,8 @@ def as_tornado(
 def as_tornado(
     fn: Callable[_P, Mapping[_K, SingleYieldable[_T]]], /
 ) -> Callable[_P, Future[dict[_K, _T]]]: ...
+@overload
+def as_tornado(fn: Callable[_P, _T], /) -> Callable[_P, Future[_T]]: ...
 def as_tornado(fn: object, /) -> object:
     """Make *fn* return a :class:`tornado.concurrent.Future` and start at once.
 
@@ -384,48 +399,172 @@ def as_tornado(fn: object, /) -> object:
 
 
 def _future_function(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
-    if inspect.iscoroutinefunction(func):
+    start = _start_generator(func) if inspect.isgeneratorfunction(func) else _start_any(func)
+    # What tornado.gen.is_coroutine_function reads (Tornado's curl client does).
+    start.__dict__["__tornado_coroutine__"] = True
+    return start
 
-        def start_coroutine(*args: Any, **kwargs: Any) -> Future[Any]:
-            loop = _running_loop(func)
-            context = contextvars.copy_context()
-            try:
-                # Creating a coroutine runs none of its body: no need to enter context.
-                coro = func(*args, **kwargs)
-            except (Exception, _CancelledError) as exc:
-                return _failed(loop, exc)
-            return _start(coro, loop, context)
 
-        return start_coroutine
-
+def _start_any(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
     def start(*args: Any, **kwargs: Any) -> Future[Any]:
-        loop = _running_loop(func)
+        loop = _get_running_loop()
+        running = loop is not None
+        if loop is None:
+            loop = _current_ioloop_loop()
         context = contextvars.copy_context()
         try:
             result: Any = context.run(func, *args, **kwargs)
+        except (_Return, StopIteration) as stop:
+            # raise gen.Return(x) with no yield: the Python 2 way to return x.
+            return _resolved(loop, stop.value)
         except (Exception, _CancelledError) as exc:
             # As @gen.coroutine: what the body raises is the future's outcome.
             return _failed(loop, exc)
         if result.__class__ is _CoroutineType:
-            return _start(result, loop, context)
+            if running:
+                return _start_eagerly(result, loop, context)
+            # No loop runs to host a task's first step: it starts when the loop does.
+            return asyncio.Task(result, loop=loop, context=context)
         if result.__class__ is _GeneratorType:
-            # The task runs in context already, so the steps need not enter it.
-            return _start(_drive(result, None), loop, context)
-        return context.run(_convert_result, result, func, "as_tornado")
+            return _run_generator(result, loop, context, running)
+        if not _is_yieldable(result):
+            return _resolved(loop, result)
+        return context.run(_to_asyncio_future_on, result, loop)
 
     return start
 
 
-def _running_loop(func: Callable[..., Any]) -> asyncio.AbstractEventLoop:
-    loop = _get_running_loop()
-    if loop is None:
-        name = _describe(func)
+def _start_generator(func: Callable[..., Generator[Any, Any, Any]]) -> Callable[..., Future[Any]]:
+    # The first steps run in the wrapper's own frame, not in a helper's, so a
+    # recursion of legacy generators uses two frames per level, as under
+    # @gen.coroutine (issue 17 item 12). _run_generator is the same loop.
+    def start(*args: Any, **kwargs: Any) -> Future[Any]:
+        loop = _get_running_loop()
+        running = loop is not None
+        if loop is None:
+            loop = _current_ioloop_loop()
+        context = contextvars.copy_context()
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            gen = context.run(func, *args, **kwargs)
+            send = gen.send
+            while True:
+                if error is None:
+                    yielded = context.run(send, value)
+                else:
+                    try:
+                        yielded = context.run(gen.throw, error)
+                    finally:
+                        error = None
+                value = None
+                if yielded.__class__ is _Future and yielded.get_loop() is loop:
+                    future = yielded
+                else:
+                    try:
+                        future = context.run(_to_asyncio_future_on, yielded, loop)
+                    except Exception as exc:
+                        error = _bad_yield(exc)
+                        continue
+                if not future.done():
+                    return _carry_on(gen, future, loop, context, running)
+                if future.cancelled():
+                    error = _CancelledError()
+                else:
+                    error = future.exception()
+                    if error is None:
+                        value = future.result()
+        except (StopIteration, _Return) as stop:
+            return _resolved(loop, stop.value)
+        except (Exception, _CancelledError) as exc:
+            return _failed(loop, exc)
+
+    return start
+
+
+def _current_ioloop_loop() -> asyncio.AbstractEventLoop:
+    """The asyncio loop of ``IOLoop.current()``, for a call made with no loop running.
+
+    ``@gen.coroutine`` makes its future there too: ``future = f()`` then
+    ``IOLoop.current().start()`` is a classic idiom.
+    """
+    io_loop = IOLoop.current()
+    if not isinstance(io_loop, BaseAsyncIOLoop):  # pragma: no cover - every IOLoop is one since 6.0
         raise RuntimeError(
-            f"{name}() is decorated with @as_tornado and was called with no running "
-            "event loop: its future must belong to a loop, so call it from a coroutine "
-            f"or a callback on the loop, e.g. IOLoop.current().run_sync({name})"
+            f"@as_tornado needs IOLoop.current() to be asyncio-based, got {_type_name(io_loop)}"
         )
-    return loop
+    return io_loop.asyncio_loop
+
+
+def _run_generator(
+    gen: Generator[Any, Any, Any],
+    loop: asyncio.AbstractEventLoop,
+    context: contextvars.Context,
+    running: bool,
+) -> Future[Any]:
+    """Run a legacy generator here, as ``@gen.coroutine`` does, up to its first real suspension.
+
+    Done futures are consumed inline, with no task and no loop round trip, so a
+    generator that never waits costs one future, and a recursion of them uses
+    no more stack per level than ``@gen.coroutine``'s (issue 17 item 12). From
+    the first pending future on, a task drives the rest (rule 3).
+    """
+    send = gen.send
+    throw = gen.throw
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            if error is None:
+                yielded = context.run(send, value)
+            else:
+                try:
+                    yielded = context.run(throw, error)
+                finally:
+                    error = None
+        except (StopIteration, _Return) as stop:
+            return _resolved(loop, stop.value)
+        except (Exception, _CancelledError) as exc:
+            return _failed(loop, exc)
+        value = None
+        try:
+            future = context.run(_to_asyncio_future_on, yielded, loop)
+        except Exception as exc:
+            error = _bad_yield(exc)
+            continue
+        if not future.done():
+            return _carry_on(gen, future, loop, context, running)
+        if future.cancelled():
+            error = _CancelledError()
+        else:
+            error = future.exception()
+            if error is None:
+                value = future.result()
+
+
+def _carry_on(
+    gen: Generator[Any, Any, Any],
+    future: asyncio.Future[Any],
+    loop: asyncio.AbstractEventLoop,
+    context: contextvars.Context,
+    running: bool,
+) -> Future[Any]:
+    """A task that drives *gen* on from its first pending *future*."""
+    _clear_yield_from_mark(future)
+    task = _start_task(_drive(gen, None, future), loop, context, running)
+    # As a @gen.coroutine still pending when its loop closes: no message.
+    _quiet_when_destroyed_pending(task)
+    return task
+
+
+def _to_asyncio_future_on(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+    return _to_asyncio_future_loop(obj, loop=loop)
+
+
+def _resolved(loop: asyncio.AbstractEventLoop, value: object) -> Future[Any]:
+    future: Future[Any] = loop.create_future()
+    future.set_result(value)
+    return future
 
 
 def _failed(loop: asyncio.AbstractEventLoop, exc: BaseException) -> Future[Any]:
@@ -437,9 +576,20 @@ def _failed(loop: asyncio.AbstractEventLoop, exc: BaseException) -> Future[Any]:
     return future
 
 
+def _start_task(
+    coro: Coroutine[Any, Any, _T],
+    loop: asyncio.AbstractEventLoop,
+    context: contextvars.Context,
+    running: bool,
+) -> Future[_T]:
+    if running:
+        return _start_eagerly(coro, loop, context)
+    return asyncio.Task(coro, loop=loop, context=context)
+
+
 if sys.version_info >= (3, 12):
 
-    def _start(
+    def _start_eagerly(
         coro: Coroutine[Any, Any, _T], loop: asyncio.AbstractEventLoop, context: contextvars.Context
     ) -> Future[_T]:
         # The task itself, not the loop's task factory: only it can start eagerly.
@@ -450,121 +600,94 @@ else:
     _current_tasks: dict[asyncio.AbstractEventLoop, Future[Any]] = getattr(
         asyncio.tasks, "_current_tasks"
     )
+    _MISSING: Any = object()
 
-    def _start(
+    def _start_eagerly(
         coro: Coroutine[Any, Any, _T], loop: asyncio.AbstractEventLoop, context: contextvars.Context
     ) -> Future[_T]:
-        # Python 3.11 has no eager tasks. The first step runs here, with the task
-        # that will carry on already current (asyncio.timeout() and TaskGroup ask
-        # for it), and the task takes over from the first suspension.
-        carrier = _Started(coro)
-        task: Future[Any] = asyncio.Task(carrier, loop=loop, context=context)
-        outer = _current_tasks.get(loop)
-        _current_tasks[loop] = task
+        # Python 3.11 has no eager tasks (issue 17 item 11). A Task schedules its
+        # first step with loop.call_soon(); that step is taken from the task as it
+        # is made and run here, so it is the task's own step, with its own
+        # cancellation rules, current_task() and result, and nothing stays queued.
+        steps: list[Callable[[], object]] = []
+
+        def take_first_step(callback: Callable[[], object], *args: object, **_: object) -> None:
+            steps.append(callback)
+
         try:
-            context.run(carrier.first_step)
+            attributes: dict[str, Any] = vars(loop)
+        except TypeError:  # pragma: no cover - a loop with no __dict__: start on the next iteration
+            return asyncio.Task(coro, loop=loop, context=context)
+        saved = attributes.get("call_soon", _MISSING)
+        attributes["call_soon"] = take_first_step
+        try:
+            task: Future[_T] = asyncio.Task(coro, loop=loop, context=context)
         finally:
-            if outer is None:
-                del _current_tasks[loop]
+            if saved is _MISSING:
+                del attributes["call_soon"]
             else:
+                attributes["call_soon"] = saved
+        (step,) = steps
+        # A task step refuses to run while another task is current: the caller's
+        # task steps aside for it, as eager_start does on 3.12.
+        outer = _current_tasks.pop(loop, None)
+        try:
+            context.run(step)
+        finally:
+            if outer is not None:
                 _current_tasks[loop] = outer
-        if not carrier.finished:
-            return task
-        # Done without suspending: a done future, as an eager task would be.
-        # The task ends quietly with None on its first step, if the loop ever
-        # runs it, so it must not be reported as destroyed while pending.
-        task._log_destroy_pending = False  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
-        # Made in a helper: the exception's traceback reaches this frame through
-        # first_step's, so a local here holding the future would be a cycle.
-        return carrier.settled(loop)
+        return task
 
-    class _Started(Coroutine[Any, Any, Any]):
-        """A coroutine whose first step already ran, as a Task's coroutine (3.11).
 
-        The task's first ``send`` gets what that step yielded; every later
-        ``send`` and ``throw`` goes to the coroutine itself.
-        """
+def _quiet_when_destroyed_pending(task: Future[Any]) -> None:
+    # asyncio's "Task was destroyed but it is pending!" for a legacy generator
+    # left waiting when its loop closed: @gen.coroutine says nothing (issue 13).
+    task._log_destroy_pending = False  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
 
-        __slots__ = ("_coro", "_handed_over", "_yielded", "error", "finished", "result")
 
-        def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
-            self._coro = coro
-            self._yielded: Any = None
-            self._handed_over = False
-            self.finished = False
-            self.result: Any = None
-            self.error: BaseException | None = None
-
-        def first_step(self) -> None:
-            try:
-                self._yielded = self._coro.send(None)
-            except StopIteration as stop:
-                self.finished = True
-                self.result = stop.value
-            except BaseException as exc:
-                self.finished = True
-                if not isinstance(exc, Exception | _CancelledError):
-                    raise  # KeyboardInterrupt, SystemExit: as a task would.
-                self.error = exc
-
-        def settled(self, loop: asyncio.AbstractEventLoop) -> Future[Any]:
-            """A future done with the outcome of a coroutine that never suspended."""
-            future: Future[Any] = loop.create_future()
-            if self.error is None:
-                future.set_result(self.result)
-            elif isinstance(self.error, _CancelledError):
-                future.cancel()
-            else:
-                future.set_exception(self.error)
-            self.error = self.result = None
-            return future
-
-        def send(self, value: Any, /) -> Any:
-            if self._handed_over:
-                return self._coro.send(value)
-            self._handed_over = True
-            if self.finished:
-                raise StopIteration
-            yielded, self._yielded = self._yielded, None
-            return yielded
-
-        def throw(self, typ: Any, val: Any = None, tb: Any = None, /) -> Any:
-            exc: BaseException = typ if val is None else val
-            if not self._handed_over:
-                self._handed_over = True
-                if self.finished:
-                    raise exc
-                # Cancelled before the task saw the future it waits for:
-                # cancel that future, as Task.cancel() would have.
-                yielded, self._yielded = self._yielded, None
-                if isinstance(yielded, _Future):
-                    yielded.cancel()
-            return self._coro.throw(exc)
-
-        def close(self) -> None:
-            self._coro.close()
-
-        def __getattr__(self, name: str) -> Any:
-            # __qualname__, cr_frame, cr_code...: the task's repr and get_stack().
-            return getattr(self._coro, name)
-
-        def __await__(self) -> Generator[Any, None, Any]:
-            raise TypeError("futurebridge's internal task carrier is not awaitable")
+def _clear_yield_from_mark(future: asyncio.Future[Any]) -> None:
+    # ``yield from future`` in a legacy generator marks the future as handed to a
+    # task (asyncio's future protocol), and a later ``await`` of it then fails
+    # with "await wasn't used with future". The driver takes the hand-over, as
+    # Task.__step does, by clearing the mark.
+    if getattr(future, "_asyncio_future_blocking", False):
+        future._asyncio_future_blocking = False
 
 
 # --- shared -------------------------------------------------------------------------
 
 
-def _convert_result(result: object, func: Callable[..., Any], decorator: str) -> Future[Any]:
-    """Convert what *func* returned, or say why it cannot be (rule 5)."""
+class BadYieldError(tornado.gen.BadYieldError, TypeError):
+    """A legacy generator yielded something that is not a yieldable.
+
+    Both :class:`tornado.gen.BadYieldError`, which ``@gen.coroutine`` raises
+    and legacy code catches, and :class:`TypeError`, which the converters
+    raise for the same mistake.
+    """
+
+
+def _bad_yield(exc: Exception) -> Exception:
+    """What a generator gets thrown in when converting what it yielded failed."""
+    if isinstance(exc, TypeError) and not isinstance(exc, tornado.gen.BadYieldError):
+        return BadYieldError(str(exc))
+    return exc
+
+
+def _is_yieldable(result: object) -> bool:
+    """Whether a returned *result* is waited for (True) or is itself the value.
+
+    A future, an awaitable, a concurrent future, or a non-empty list, tuple or
+    dict made only of those (at any depth) is waited for, as futurebridge
+    always did; ``None``, an empty aggregate and anything else is the value,
+    as with ``@gen.coroutine`` (issue 13 item 1).
+    """
+    if result is None:
+        return False
     try:
-        _handler_for(result)
+        _check(result, ())
     except TypeError:
-        raise TypeError(
-            f"{_describe(func)}(), decorated with @{decorator}, returned a value of type "
-            f"{_type_name(result)}, which is not a yieldable: {_RETURN_RULE}"
-        ) from None
-    return _to_asyncio_future(result)
+        return False
+    return not (isinstance(result, list | tuple | Mapping) and not result)
 
 
 def _check_decoratable(fn: object, decorator: str) -> Callable[..., Any]:
