@@ -1382,9 +1382,13 @@ def test_as_tornado_current_task_is_the_returned_future_even_when_done_at_once(
     run(main())
 
 
-def test_cancelled_parent_waits_for_an_as_tornado_child_that_handles_it(run: Run) -> None:
+@pytest.mark.parametrize("parent_kind", ["task", "as_tornado"])
+def test_cancelled_parent_waits_for_an_as_tornado_child_that_handles_it(
+    parent_kind: str, run: Run
+) -> None:
     # Item 11: a Task forwards its cancel to the child it awaits and takes
-    # the child's outcome, after the child's cleanup.
+    # the child's outcome, after the child's cleanup, even when the cancel
+    # comes right after an eagerly started parent's first step.
     events: list[str] = []
 
     @as_tornado
@@ -1403,10 +1407,13 @@ def test_cancelled_parent_waits_for_an_as_tornado_child_that_handles_it(run: Run
         return result
 
     async def main() -> None:
-        task = asyncio.create_task(parent())
-        await asyncio.sleep(0)  # the parent starts, and with it the child
-        task.cancel()
-        assert await task == "child result"
+        if parent_kind == "task":
+            future: asyncio.Future[str] = asyncio.create_task(parent())
+            await asyncio.sleep(0)  # the parent starts, and with it the child
+        else:
+            future = as_tornado(parent)()
+        future.cancel()
+        assert await future == "child result"
         assert events == ["child cleanup", "parent got child result"]
 
     run(main())
