@@ -121,3 +121,18 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.9")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHONS)
+def dropin(session: nox.Session) -> None:
+    """Tornado's and pytest-tornado 0.8.1's own suites with ``tornado.gen.coroutine``
+    replaced by ``futurebridge.as_tornado``, on futurebridge's loops over asyncio
+    and uvloop: what passes on stock passes swapped, but for the allowlist in
+    tests/dropin_tornado_runner.py (see tests/dropin_suites.py).
+
+    pytest-tornado's tests come from the Debian archive's tarball of 0.8.1
+    (its PyPI sdist has none), downloaded once and checked by SHA-256.
+    """
+    # setuptools<81: pytest-tornado 0.8.1 imports pkg_resources.
+    session.install("-e", ".[uvloop]", *TEST_DEPS, "pytest-tornado==0.8.1", "setuptools<81")
+    session.run("python", "tests/dropin_suites.py", *session.posargs)

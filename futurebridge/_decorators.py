@@ -40,7 +40,6 @@ from typing import Any, ParamSpec, TypeVar, overload
 import tornado.gen
 from tornado.concurrent import Future
 from tornado.ioloop import IOLoop
-from tornado.platform.asyncio import BaseAsyncIOLoop
 
 from ._convert import (
     _check,  # pyright: ignore[reportPrivateUsage]
@@ -421,10 +420,7 @@ def _start_any(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
             # As @gen.coroutine: what the body raises is the future's outcome.
             return _failed(loop, exc)
         if result.__class__ is _CoroutineType:
-            if running:
-                return _start_eagerly(result, loop, context)
-            # No loop runs to host a task's first step: it starts when the loop does.
-            return asyncio.Task(result, loop=loop, context=context)
+            return _start_task(result, loop, context, running)
         if result.__class__ is _GeneratorType:
             return _run_generator(result, loop, context, running)
         if not _is_yieldable(result):
@@ -489,11 +485,14 @@ def _current_ioloop_loop() -> asyncio.AbstractEventLoop:
     ``IOLoop.current().start()`` is a classic idiom.
     """
     io_loop = IOLoop.current()
-    if not isinstance(io_loop, BaseAsyncIOLoop):  # pragma: no cover - every IOLoop is one since 6.0
+    # Tornado's own IOLoops and futurebridge's all carry their asyncio loop here.
+    loop: object = getattr(io_loop, "asyncio_loop", None)
+    if not isinstance(loop, asyncio.AbstractEventLoop):
         raise RuntimeError(
-            f"@as_tornado needs IOLoop.current() to be asyncio-based, got {_type_name(io_loop)}"
+            f"@as_tornado needs IOLoop.current() to run on an asyncio loop (its "
+            f"asyncio_loop attribute), got {_type_name(io_loop)}"
         )
-    return io_loop.asyncio_loop
+    return loop
 
 
 def _run_generator(
@@ -562,17 +561,22 @@ def _to_asyncio_future_on(obj: object, loop: asyncio.AbstractEventLoop) -> async
 
 
 def _resolved(loop: asyncio.AbstractEventLoop, value: object) -> Future[Any]:
-    future: Future[Any] = loop.create_future()
+    # Not loop.create_future(): its frame would be the "created at" of debug mode.
+    future: Future[Any] = _Future(loop=loop)
     future.set_result(value)
+    if loop.get_debug():
+        _blame_the_caller(future)
     return future
 
 
 def _failed(loop: asyncio.AbstractEventLoop, exc: BaseException) -> Future[Any]:
-    future: Future[Any] = loop.create_future()
+    future: Future[Any] = _Future(loop=loop)
     if isinstance(exc, _CancelledError):
         future.cancel()
     else:
         future.set_exception(exc)
+    if loop.get_debug():
+        _blame_the_caller(future)
     return future
 
 
@@ -583,8 +587,22 @@ def _start_task(
     running: bool,
 ) -> Future[_T]:
     if running:
-        return _start_eagerly(coro, loop, context)
-    return asyncio.Task(coro, loop=loop, context=context)
+        task = _start_eagerly(coro, loop, context)
+    else:
+        # No loop runs to host a task's first step: it starts when the loop does.
+        task = asyncio.Task(coro, loop=loop, context=context)
+    if loop.get_debug():
+        _blame_the_caller(task)
+    return task
+
+
+def _blame_the_caller(future: asyncio.Future[Any]) -> None:
+    # In asyncio's debug mode a future's repr says where it was created: make
+    # that the decorated function's caller, not this module, as Tornado's own
+    # _create_future does for @gen.coroutine.
+    trace: list[Any] | None = getattr(future, "_source_traceback", None)
+    while trace and trace[-1][0] == __file__:
+        del trace[-1]
 
 
 if sys.version_info >= (3, 12):

@@ -1457,3 +1457,25 @@ def test_legacy_recursion_depth_is_at_least_gen_coroutines() -> None:
     gc.collect()
     assert stock > 50
     assert ours >= stock, (ours, stock)
+
+
+def test_as_tornado_debug_repr_names_the_callers_line(run: Run) -> None:
+    # As Tornado's _create_future: in asyncio debug mode a future's repr says
+    # where it was created, and that is the caller's line, not futurebridge's.
+    @as_tornado
+    def legacy() -> Generator[Any, Any, None]:
+        yield moment
+
+    @as_tornado
+    def quick() -> int:
+        return 1
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_debug(True)
+        line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+        futures = [legacy(), quick()]
+        for future in futures:
+            assert f"created at {__file__}:{line}" in repr(future)
+        await futures[0]
+
+    run(main())
