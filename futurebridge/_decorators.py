@@ -244,6 +244,7 @@ async def _drive(
     """
     send = gen.send
     throw = gen.throw
+    loop = _get_running_loop()
     value: Any = None
     yielded: Any = None
     error: BaseException | None = None
@@ -266,11 +267,13 @@ async def _drive(
                 return returned
             value = None
             try:
-                if context is None or yielded.__class__ is _Future or yielded.__class__ is _Task:
+                if yielded.__class__ is _Future or yielded.__class__ is _Task:
                     future = _to_asyncio_future(yielded)
+                elif context is None:
+                    future = _convert_yielded(yielded, loop, True)
                 else:
                     # A coroutine becomes a task here: it must copy the body's context.
-                    future = context.run(_to_asyncio_future, yielded)
+                    future = context.run(_convert_yielded, yielded, loop, True)
             except Exception as exc:
                 error = _bad_yield(exc)
                 continue
@@ -458,7 +461,7 @@ def _start_generator(func: Callable[..., Generator[Any, Any, Any]]) -> Callable[
                     future = yielded
                 else:
                     try:
-                        future = context.run(_to_asyncio_future_on, yielded, loop)
+                        future = context.run(_convert_yielded, yielded, loop, running)
                     except Exception as exc:
                         error = _bad_yield(exc)
                         continue
@@ -527,7 +530,7 @@ def _run_generator(
             return _failed(loop, exc)
         value = None
         try:
-            future = context.run(_to_asyncio_future_on, yielded, loop)
+            future = context.run(_convert_yielded, yielded, loop, running)
         except Exception as exc:
             error = _bad_yield(exc)
             continue
@@ -558,6 +561,47 @@ def _carry_on(
 
 def _to_asyncio_future_on(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
     return _to_asyncio_future_loop(obj, loop=loop)
+
+
+def _convert_yielded(
+    yielded: Any, loop: asyncio.AbstractEventLoop | None, running: bool
+) -> asyncio.Future[Any]:
+    """Convert what a legacy generator yielded; called in the generator's context.
+
+    A coroutine in it, alone or in a list, tuple or dict, starts at once on a
+    running loop, as a call of a ``@gen.coroutine`` or ``@as_tornado``
+    function does. So a sub-generator behaves the same under either
+    decorator: which child of a list fails first, or what a cancel finds,
+    does not depend on whether the sub-generator's own decorator starts it
+    lazily (issue 17 item 13). The whole aggregate is checked before any
+    child starts.
+    """
+    if running and loop is not None:
+        cls = yielded.__class__
+        if cls is _CoroutineType:
+            started: asyncio.Future[Any] = _start_eagerly(yielded, loop, contextvars.copy_context())
+            return started
+        if cls is list or cls is tuple or cls is dict:
+            _check(yielded, ())
+            yielded = _started(yielded, loop, {})
+    return _to_asyncio_future_loop(yielded, loop=loop)
+
+
+def _started(obj: Any, loop: asyncio.AbstractEventLoop, seen: dict[int, Future[Any]]) -> Any:
+    """*obj* with every coroutine in it started as a task, each one once."""
+    cls = obj.__class__
+    if cls is _CoroutineType:
+        task = seen.get(id(obj))
+        if task is None:
+            task = seen[id(obj)] = _start_eagerly(obj, loop, contextvars.copy_context())
+        return task
+    if cls is list:
+        return [_started(child, loop, seen) for child in obj]
+    if cls is tuple:
+        return tuple([_started(child, loop, seen) for child in obj])
+    if cls is dict:
+        return {key: _started(child, loop, seen) for key, child in obj.items()}
+    return obj
 
 
 def _resolved(loop: asyncio.AbstractEventLoop, value: object) -> Future[Any]:

@@ -8,6 +8,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import gc
 import inspect
@@ -15,10 +16,12 @@ import logging
 import threading
 import traceback
 from collections.abc import Callable, Coroutine, Generator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import tornado.gen
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from tornado.concurrent import Future as TornadoFuture
 from tornado.ioloop import IOLoop
 
@@ -1479,3 +1482,183 @@ def test_as_tornado_debug_repr_names_the_callers_line(run: Run) -> None:
         await futures[0]
 
     run(main())
+
+
+# --- agreement of the two decorators under cancellation (issue 17 item 13) ----------
+# Random legacy programs: generators that yield done, failed and parked futures,
+# gen.moment, calls of other such generators and lists of all of these, some
+# catching the exceptions thrown in. Parked futures are resumed one at a time,
+# in an order fixed by their place in the program, and the whole program is
+# cancelled after a drawn number of resumptions, each time once nothing can
+# move any more: so the outcome depends on the program, not on how many loop
+# iterations each decorator takes. Both decorators must give the same
+# outcome and the same events. The outcome they give is a Task's: a cancel
+# goes to what the innermost waiting generator waits for, each generator on
+# the way sees CancelledError at its yield and may handle it and go on, and
+# a list that was cancelled cancels its children.
+
+
+@dataclasses.dataclass(frozen=True)
+class _Program:
+    steps: tuple[Any, ...]
+    catch_cancel: bool
+    catch_boom: bool
+
+
+_LEAVES = st.sampled_from([("done",), ("fail",), ("moment",), ("park",)])
+
+
+def _programs() -> st.SearchStrategy[_Program]:
+    def extend(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        return st.one_of(
+            st.tuples(st.just("list"), st.lists(inner, min_size=1, max_size=3).map(tuple)),
+            st.builds(
+                lambda steps, catch_cancel, catch_boom: (
+                    "sub",
+                    _Program(steps, catch_cancel, catch_boom),
+                ),
+                st.lists(inner, min_size=1, max_size=3).map(tuple),
+                st.booleans(),
+                st.booleans(),
+            ),
+        )
+
+    steps = st.recursive(_LEAVES, extend, max_leaves=8)
+    return st.builds(
+        _Program, st.lists(steps, min_size=1, max_size=3).map(tuple), st.booleans(), st.booleans()
+    )
+
+
+class _Play:
+    """One run of a program under one decorator."""
+
+    def __init__(self, decorator: Callable[[Any], Any]) -> None:
+        self.decorator = decorator
+        self.events: list[str] = []
+        self.parks: dict[str, asyncio.Future[str]] = {}
+
+    def function(self, program: _Program, path: str) -> Callable[[], Any]:
+        events = self.events
+
+        def body() -> Generator[Any, Any, str]:
+            events.append(f"start {path}")
+            try:
+                for index, step in enumerate(program.steps):
+                    try:
+                        value = yield self.yieldable(step, f"{path}.{index}")
+                        events.append(f"got {path}.{index}: {value!r}")
+                    except Boom:
+                        if not program.catch_boom:
+                            raise
+                        events.append(f"caught Boom {path}.{index}")
+                return f"result {path}"
+            except asyncio.CancelledError:
+                if not program.catch_cancel:
+                    raise
+                events.append(f"caught cancel {path}")
+                return f"after cancel {path}"
+            finally:
+                events.append(f"finally {path}")
+
+        return cast("Callable[[], Any]", self.decorator(body))
+
+    def yieldable(self, step: tuple[Any, ...], path: str) -> Any:
+        loop = asyncio.get_running_loop()
+        kind = step[0]
+        if kind == "done":
+            return _done(f"done {path}")
+        if kind == "fail":
+            failed: asyncio.Future[None] = loop.create_future()
+            failed.set_exception(Boom(path))
+            return failed
+        if kind == "moment":
+            return moment
+        if kind == "park":
+            parked: asyncio.Future[str] = loop.create_future()
+            self.parks[path] = parked
+            return parked
+        if kind == "sub":
+            return self.function(step[1], path)()
+        return [self.yieldable(item, f"{path}.{i}") for i, item in enumerate(step[1])]
+
+    async def settle(self) -> None:
+        """Let the loop run until nothing moves for a while."""
+        quiet = 0
+        seen = (-1, -1)
+        for _ in range(2000):
+            await asyncio.sleep(0)
+            now = (len(self.events), sum(1 for f in self.parks.values() if f.done()))
+            quiet = quiet + 1 if now == seen else 0
+            seen = now
+            if quiet >= 12:
+                return
+        raise AssertionError("the program never settled")
+
+    def resume_one(self) -> bool:
+        pending = sorted(path for path, future in self.parks.items() if not future.done())
+        if not pending:
+            return False
+        self.parks[pending[0]].set_result(f"resumed {pending[0]}")
+        return True
+
+    async def run(self, program: _Program, resumptions: int) -> tuple[str, list[str]]:
+        top = self.function(program, "p")
+        future = asyncio.ensure_future(top()) if self.decorator is as_asyncio else top()
+        for _ in range(resumptions):
+            await self.settle()
+            if future.done() or not self.resume_one():
+                break
+        await self.settle()
+        if not future.done():
+            future.cancel()
+            await self.settle()
+        while not future.done() and self.resume_one():
+            await self.settle()
+        assert future.done(), "resuming every parked future must end the program"
+        if future.cancelled():
+            outcome = "cancelled"
+        elif future.exception() is not None:
+            outcome = f"raised {future.exception()!r}"
+        else:
+            outcome = f"returned {future.result()!r}"
+        events = sorted(self.events)
+        # Orphans (a parked generator in a failed list) end with the loop.
+        for parked in self.parks.values():
+            parked.cancel()
+        await self.settle()
+        return outcome, events
+
+
+def _sub(*steps: Any, catch_cancel: bool = False, catch_boom: bool = False) -> tuple[str, _Program]:
+    return ("sub", _Program(steps, catch_cancel, catch_boom))
+
+
+@pytest.mark.timeout(300)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program=_programs(), resumptions=st.integers(min_value=0, max_value=4))
+# The kinds of program the issue found to differ, and one found since.
+@example(  # nested sub-generators that park and catch the cancel
+    program=_Program(
+        (_sub(_sub(("park",), catch_cancel=True), ("park",), catch_cancel=True), ("park",)),
+        catch_cancel=True,
+        catch_boom=False,
+    ),
+    resumptions=0,
+)
+@example(  # a list of lists holding a failed future and a parked sub-generator
+    program=_Program(
+        (("list", (("list", (("fail",), _sub(("park",), catch_cancel=True))),)), ("park",)),
+        catch_cancel=False,
+        catch_boom=True,
+    ),
+    resumptions=1,
+)
+@example(  # a sub-generator that fails at once, in a list with a failed future
+    program=_Program((("list", (_sub(("fail",)), ("fail",))),), False, False), resumptions=0
+)
+def test_as_tornado_and_as_asyncio_agree_under_cancellation(
+    program: _Program, resumptions: int
+) -> None:
+    by_asyncio = asyncio.run(_Play(as_asyncio).run(program, resumptions))
+    by_tornado = asyncio.run(_Play(as_tornado).run(program, resumptions))
+    assert by_tornado == by_asyncio
