@@ -110,21 +110,35 @@ def as_asyncio(fn: Callable[_P, _T], /) -> Callable[_P, Coroutine[Any, Any, _T]]
 def as_asyncio(fn: object, /) -> object:
     """Make *fn* a coroutine function (``async def``) that ends the way *fn*'s result ends.
 
+    ``@as_asyncio`` is for functions whose callers **await** them (or wrap
+    the call in a task): like any ``async def``, a call runs nothing until
+    it is awaited, and a call nobody awaits never runs at all. Where callers
+    yield the call from ``@gen.coroutine`` code, pass it to
+    :meth:`IOLoop.add_future <tornado.ioloop.IOLoop.add_future>` or drop it
+    ("fire and forget"), use :func:`as_tornado`, which starts at once as
+    ``@gen.coroutine`` does.
+
     *fn* may be:
 
     * an ``async def``: the result behaves exactly like it, at no cost per call;
     * a function that returns any yieldable: a ``@gen.coroutine`` function, a
       function returning a Tornado or asyncio future, a
-      :class:`concurrent.futures.Future`, a Twisted ``Deferred``, ``None``, or a
-      list or dict of those; the result is converted with
+      :class:`concurrent.futures.Future`, a Twisted ``Deferred``, or a
+      non-empty list or dict made only of those; the result is converted with
       :func:`to_asyncio_future` and awaited;
+    * a function that returns anything else (``None``, ``3``, a tuple of
+      streams): that value is the result, as with ``@gen.coroutine``;
+      ``raise gen.Return(x)`` with no ``yield`` gives ``x``;
     * a bare generator function in ``@gen.coroutine`` style, so
       ``@as_asyncio`` replaces ``@gen.coroutine`` in place: each object it
       yields is converted and awaited, the result is sent back in (an
       exception is thrown back in at the ``yield``), and ``return x`` or
-      ``raise gen.Return(x)`` gives the result. A yielded object that cannot
-      be converted is thrown back in as :class:`TypeError`, where Tornado
-      throws ``BadYieldError``.
+      ``raise gen.Return(x)`` gives the result. ``yield None`` and a bare
+      ``yield`` let the loop run one iteration, as :data:`tornado.gen.moment`
+      does; ``yield from`` an asyncio future works; a coroutine it yields
+      (alone or in a list or dict) starts at once. A yielded object that
+      cannot be converted is thrown back in as an exception that is both
+      :class:`tornado.gen.BadYieldError` and :class:`TypeError`.
 
     It works on plain functions, methods, ``classmethod`` and ``staticmethod``
     objects (in either order), abstract methods and :func:`functools.partial`
@@ -150,9 +164,9 @@ def as_asyncio(fn: object, /) -> object:
 
         print(asyncio.run(next_number(41)))  # 42
 
-    Nothing runs until the coroutine is awaited (``@gen.coroutine`` starts at
-    call time; use :func:`as_tornado` for that). The decorator takes no
-    options: write ``@as_asyncio``, not ``@as_asyncio()``.
+    The decorator takes no options: write ``@as_asyncio``, not
+    ``@as_asyncio()``. docs/migration.rst lists every way it differs from
+    ``@gen.coroutine``.
 
     Cancellation: cancelling the awaiting task cancels what is underneath: the
     Tornado or asyncio future being awaited, a concurrent future that has not
@@ -168,10 +182,7 @@ def as_asyncio(fn: object, /) -> object:
     context.
 
     :raises TypeError: at decoration time, if *fn* is a class, an async
-        generator function or not callable; when awaited, if *fn* returned
-        something that is not a yieldable (a plain value such as ``3``): the
-        message names the type it returned. ``None`` is a yieldable and
-        gives ``None``.
+        generator function or not callable.
 
     .. versionadded:: 0.1
     """
@@ -330,17 +341,33 @@ def as_tornado(fn: Callable[_P, _T], /) -> Callable[_P, Future[_T]]: ...
 def as_tornado(fn: object, /) -> object:
     """Make *fn* return a :class:`tornado.concurrent.Future` and start at once.
 
-    *fn* is an ``async def``, a generator function in ``@gen.coroutine``
-    style (driven as :func:`as_asyncio` drives it), or a function returning
-    any yieldable (converted with :func:`to_tornado_future`).
+    ``@as_tornado`` is a drop-in for ``@gen.coroutine``: it accepts what
+    ``@gen.coroutine`` accepts and behaves the same, except that cancelling
+    the future reaches the generator, a coroutine runs, and the types are
+    exact (docs/migration.rst lists every remaining difference). *fn* is:
+
+    * a generator function in ``@gen.coroutine`` style, driven as
+      :func:`as_asyncio` drives it: ``yield None`` or a bare ``yield`` is one
+      loop iteration, a bad yield is thrown in as an exception that is both
+      :class:`tornado.gen.BadYieldError` and :class:`TypeError`, ``yield
+      from`` an asyncio future works;
+    * an ``async def``, run as an :class:`asyncio.Task` that starts eagerly;
+    * a function returning a yieldable (a future, an awaitable, a
+      :class:`concurrent.futures.Future`, or a non-empty list or dict made
+      only of those), whose outcome becomes the result;
+    * a function returning anything else, which is the result (``return 42``,
+      a tuple of streams, ``None``); ``raise gen.Return(x)`` gives ``x``.
 
     Calling the result runs *fn* at once, up to its first suspension, as
     ``@gen.coroutine`` did, and returns a Tornado future (an
-    :class:`asyncio.Future`, a task while the coroutine runs) for its outcome.
-    Legacy code can ``x = yield f()`` inside ``@gen.coroutine`` or pass
-    ``f()`` to :meth:`tornado.ioloop.IOLoop.add_future`; new code can
-    ``await f()``. It must be called on a running loop's thread (from a
-    coroutine or a callback), as the future belongs to that loop. The
+    :class:`asyncio.Future`, a task while the body is suspended) for its
+    outcome. Legacy code can ``x = yield f()`` inside ``@gen.coroutine`` or
+    pass ``f()`` to :meth:`tornado.ioloop.IOLoop.add_future`; new code can
+    ``await f()``. The future belongs to the running loop; called with no
+    loop running (``future = f()`` before ``IOLoop.current().start()``), it
+    belongs to ``IOLoop.current()``'s loop, a generator body runs up to its
+    first suspension at once and an ``async def`` starts when the loop runs.
+    :func:`tornado.gen.is_coroutine_function` is true for the result. The
     decorator takes no options: write ``@as_tornado``, not ``@as_tornado()``.
 
     It works on plain functions, methods, ``classmethod`` and ``staticmethod``
@@ -375,20 +402,26 @@ def as_tornado(fn: object, /) -> object:
     Outcome: the result, or the exception with its original traceback, even
     one raised before the first suspension (as ``@gen.coroutine`` delivers
     it). An exception that nobody retrieves is logged once by asyncio when
-    the future is collected, never dropped.
+    the future is collected, never dropped. A legacy generator still
+    waiting when its loop closes is dropped without a message, as under
+    ``@gen.coroutine`` (its ``finally`` blocks run when it is collected);
+    an ``async def`` left so gets asyncio's "Task was destroyed but it is
+    pending!".
 
-    Cancellation: cancelling the returned future cancels the coroutine
-    (:class:`asyncio.CancelledError` is thrown in where it waits), or the
-    source future for a converted yieldable.
+    Cancellation: cancelling the returned future cancels the coroutine or
+    generator (:class:`asyncio.CancelledError` is thrown in where it waits),
+    or the source future for a converted yieldable. On every Python
+    version, the eager start follows :class:`asyncio.Task`'s rules, as
+    ``eager_start=True`` does on 3.12: :func:`asyncio.current_task` in an
+    ``async def`` body is the returned future from its first step, and a
+    cancel it requests of itself wins over a value it returns.
 
     contextvars: *fn* and its coroutine run in a copy of the caller's context.
 
     :raises TypeError: at decoration time, if *fn* is a class, an async
-        generator function or not callable; at call time, if *fn* returned
-        something that is not a yieldable (a plain value such as ``3``): the
-        message names the type it returned. ``None`` is a yieldable and gives
-        a future resolved to ``None``.
-    :raises RuntimeError: at call time, if no event loop runs on this thread.
+        generator function or not callable.
+    :raises RuntimeError: at call time with no loop running, if
+        ``IOLoop.current()`` does not run on an asyncio loop.
 
     .. versionadded:: 0.1
     """
