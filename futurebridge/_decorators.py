@@ -123,8 +123,8 @@ def as_asyncio(fn: object, /) -> object:
     * an ``async def``: the result behaves exactly like it, at no cost per call;
     * a function that returns any yieldable: a ``@gen.coroutine`` function, a
       function returning a Tornado or asyncio future, a
-      :class:`concurrent.futures.Future`, a Twisted ``Deferred``, or a
-      non-empty list or dict made only of those; the result is converted with
+      :class:`concurrent.futures.Future`, a Twisted ``Deferred``, or a list,
+      tuple or dict made only of those; the result is converted with
       :func:`to_asyncio_future` and awaited;
     * a function that returns anything else (``None``, ``3``, a tuple of
       streams): that value is the result, as with ``@gen.coroutine``;
@@ -353,8 +353,8 @@ def as_tornado(fn: object, /) -> object:
       from`` an asyncio future works;
     * an ``async def``, run as an :class:`asyncio.Task` that starts eagerly;
     * a function returning a yieldable (a future, an awaitable, a
-      :class:`concurrent.futures.Future`, or a non-empty list or dict made
-      only of those), whose outcome becomes the result;
+      :class:`concurrent.futures.Future`, or a list, tuple or dict made only
+      of those), whose outcome becomes the result;
     * a function returning anything else, which is the result (``return 42``,
       a tuple of streams, ``None``); ``raise gen.Return(x)`` gives ``x``.
 
@@ -771,10 +771,10 @@ def _bad_yield(exc: Exception) -> Exception:
 def _is_yieldable(result: object) -> bool:
     """Whether a returned *result* is waited for (True) or is itself the value.
 
-    A future, an awaitable, a concurrent future, or a non-empty list, tuple or
-    dict made only of those (at any depth) is waited for, as futurebridge
-    always did; ``None``, an empty aggregate and anything else is the value,
-    as with ``@gen.coroutine`` (issue 13 item 1).
+    A future, an awaitable, a concurrent future, or a list, tuple or dict made
+    only of those (at any depth) is waited for, as futurebridge always did and
+    as the types say; ``None`` and anything else is the value, as with
+    ``@gen.coroutine`` (issue 13 item 1).
     """
     if result is None:
         return False
@@ -782,7 +782,7 @@ def _is_yieldable(result: object) -> bool:
         _check(result, ())
     except TypeError:
         return False
-    return not (isinstance(result, list | tuple | Mapping) and not result)
+    return True
 
 
 def _check_decoratable(fn: object, decorator: str) -> Callable[..., Any]:

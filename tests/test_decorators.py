@@ -1091,7 +1091,7 @@ class _Stream:
 def test_plain_return_value_is_the_result(decorator: Decorator, run: Run) -> None:
     # Item 1: make_iostream_pair() returns a tuple of two streams.
     pair = (_Stream(), _Stream())
-    returned: list[Any] = [42, pair, {"a": 1}, [1, "two"], (), [], {}, "text", None]
+    returned: list[Any] = [42, pair, {"a": 1}, [1, "two"], [], {}, "text", None]
 
     def make(value: Any) -> Any:
         @decorator
