@@ -72,13 +72,14 @@ def default_root() -> Path:
     return Path(cache, "futurebridge", "sid-root")
 
 
-def debian_mirror(apt_dir: Path = Path("/etc/apt")) -> str | None:
+def debian_mirror(apt_dir: Path = Path("/etc/apt"), codename: str | None = None) -> str | None:
     """The archive URI that this machine's apt uses for its own Debian release.
 
     Read from ``sources.list`` and ``sources.list.d`` (one-line and deb822
-    forms). ``None`` when none is found: debootstrap then uses its default.
+    forms); ``codename`` defaults to this machine's, from ``/etc/os-release``.
+    ``None`` when none is found: debootstrap then uses its default.
     """
-    codename = _os_release().get("VERSION_CODENAME", "")
+    codename = codename or _os_release().get("VERSION_CODENAME", "")
     for uri, suites in _apt_sources(apt_dir):
         if codename in suites:
             return uri
