@@ -31,9 +31,9 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import os
 import sys
 import types
-from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Callable, Coroutine, Generator, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar, overload
 
@@ -41,6 +41,16 @@ import tornado.gen
 from tornado.concurrent import Future
 from tornado.ioloop import IOLoop
 
+from ._asyncio_internals import (
+    PRIVATE_PATHS,
+    blame_the_caller,
+    enter_task,
+    leave_task,
+    quiet_destroy_pending,
+    running_loop,
+    start_task,
+    take_yield_from_handover,
+)
 from ._convert import (
     _check,  # pyright: ignore[reportPrivateUsage]
     _type_name,  # pyright: ignore[reportPrivateUsage]
@@ -255,7 +265,7 @@ async def _drive(
     """
     send = gen.send
     throw = gen.throw
-    loop = _get_running_loop()
+    loop = running_loop()
     value: Any = None
     yielded: Any = None
     error: BaseException | None = None
@@ -288,7 +298,7 @@ async def _drive(
             except Exception as exc:
                 error = _bad_yield(exc)
                 continue
-            _clear_yield_from_mark(future)
+            take_yield_from_handover(future)
         try:
             value = await future
         except GeneratorExit:
@@ -442,7 +452,7 @@ def _future_function(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
 
 def _start_any(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
     def start(*args: Any, **kwargs: Any) -> Future[Any]:
-        loop = _get_running_loop()
+        loop = running_loop()
         running = loop is not None
         if loop is None:
             loop = _current_ioloop_loop()
@@ -456,9 +466,9 @@ def _start_any(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
             # As @gen.coroutine: what the body raises is the future's outcome.
             return _failed(loop, exc)
         if result.__class__ is _CoroutineType:
-            return _start_task(result, loop, context, running)
+            return _start_task(result, loop, context, running, _task_name(func))
         if result.__class__ is _GeneratorType:
-            return _run_generator(result, loop, context, running)
+            return _run_generator(result, loop, context, running, func)
         if not _is_yieldable(result):
             return _resolved(loop, result)
         return context.run(_to_asyncio_future_on, result, loop)
@@ -471,7 +481,7 @@ def _start_generator(func: Callable[..., Generator[Any, Any, Any]]) -> Callable[
     # recursion of legacy generators uses two frames per level, as under
     # @gen.coroutine (issue 17 item 12). _run_generator is the same loop.
     def start(*args: Any, **kwargs: Any) -> Future[Any]:
-        loop = _get_running_loop()
+        loop = running_loop()
         running = loop is not None
         if loop is None:
             loop = _current_ioloop_loop()
@@ -499,7 +509,7 @@ def _start_generator(func: Callable[..., Generator[Any, Any, Any]]) -> Callable[
                         error = _bad_yield(exc)
                         continue
                 if not future.done():
-                    return _carry_on(gen, future, loop, context, running)
+                    return _carry_on(gen, future, loop, context, running, func)
                 if future.cancelled():
                     error = _CancelledError()
                 else:
@@ -536,6 +546,7 @@ def _run_generator(
     loop: asyncio.AbstractEventLoop,
     context: contextvars.Context,
     running: bool,
+    func: object,
 ) -> Future[Any]:
     """Run a legacy generator here, as ``@gen.coroutine`` does, up to its first real suspension.
 
@@ -568,7 +579,7 @@ def _run_generator(
             error = _bad_yield(exc)
             continue
         if not future.done():
-            return _carry_on(gen, future, loop, context, running)
+            return _carry_on(gen, future, loop, context, running, func)
         if future.cancelled():
             error = _CancelledError()
         else:
@@ -583,12 +594,13 @@ def _carry_on(
     loop: asyncio.AbstractEventLoop,
     context: contextvars.Context,
     running: bool,
+    func: object,
 ) -> Future[Any]:
     """A task that drives *gen* on from its first pending *future*."""
-    _clear_yield_from_mark(future)
-    task = _start_task(_drive(gen, None, future), loop, context, running)
+    take_yield_from_handover(future)
+    task = _start_task(_drive(gen, None, future), loop, context, running, _task_name(func))
     # As a @gen.coroutine still pending when its loop closes: no message.
-    _quiet_when_destroyed_pending(task)
+    quiet_destroy_pending(task)
     return task
 
 
@@ -612,7 +624,9 @@ def _convert_yielded(
     if running and loop is not None:
         cls = yielded.__class__
         if cls is _CoroutineType:
-            started: asyncio.Future[Any] = _start_eagerly(yielded, loop, contextvars.copy_context())
+            started: asyncio.Future[Any] = _start_eagerly(
+                yielded, loop, contextvars.copy_context(), None
+            )
             return started
         if cls is list or cls is tuple or cls is dict:
             _check(yielded, ())
@@ -626,7 +640,7 @@ def _started(obj: Any, loop: asyncio.AbstractEventLoop, seen: dict[int, Future[A
     if cls is _CoroutineType:
         task = seen.get(id(obj))
         if task is None:
-            task = seen[id(obj)] = _start_eagerly(obj, loop, contextvars.copy_context())
+            task = seen[id(obj)] = _start_eagerly(obj, loop, contextvars.copy_context(), None)
         return task
     if cls is list:
         return [_started(child, loop, seen) for child in obj]
@@ -642,7 +656,7 @@ def _resolved(loop: asyncio.AbstractEventLoop, value: object) -> Future[Any]:
     future: Future[Any] = _Future(loop=loop)
     future.set_result(value)
     if loop.get_debug():
-        _blame_the_caller(future)
+        blame_the_caller(future, _NOT_THE_CALLER)
     return future
 
 
@@ -653,7 +667,7 @@ def _failed(loop: asyncio.AbstractEventLoop, exc: BaseException) -> Future[Any]:
     else:
         future.set_exception(exc)
     if loop.get_debug():
-        _blame_the_caller(future)
+        blame_the_caller(future, _NOT_THE_CALLER)
     return future
 
 
@@ -662,91 +676,89 @@ def _start_task(
     loop: asyncio.AbstractEventLoop,
     context: contextvars.Context,
     running: bool,
-) -> Future[_T]:
+    name: str | None,
+) -> asyncio.Task[_T]:
     if running:
-        task = _start_eagerly(coro, loop, context)
+        task = _start_eagerly(coro, loop, context, name)
     else:
         # No loop runs to host a task's first step: it starts when the loop does.
-        task = asyncio.Task(coro, loop=loop, context=context)
+        task = loop.create_task(coro, name=name, context=context)
     if loop.get_debug():
-        _blame_the_caller(task)
+        blame_the_caller(task, _NOT_THE_CALLER)
     return task
 
 
-def _blame_the_caller(future: asyncio.Future[Any]) -> None:
-    # In asyncio's debug mode a future's repr says where it was created: make
-    # that the decorated function's caller, not this module, as Tornado's own
-    # _create_future does for @gen.coroutine.
-    trace: list[Any] | None = getattr(future, "_source_traceback", None)
-    while trace and trace[-1][0] == __file__:
-        del trace[-1]
+# In asyncio's debug mode a future's repr says where it was created: frames of
+# these files are skipped, so that it is the decorated function's caller, as
+# Tornado's own _create_future makes it for @gen.coroutine.
+_NOT_THE_CALLER = (os.path.dirname(__file__), os.path.dirname(asyncio.__file__))
 
 
 if sys.version_info >= (3, 12):
 
     def _start_eagerly(
-        coro: Coroutine[Any, Any, _T], loop: asyncio.AbstractEventLoop, context: contextvars.Context
-    ) -> Future[_T]:
-        # The task itself, not the loop's task factory: only it can start eagerly.
-        return asyncio.Task(coro, loop=loop, context=context, eager_start=True)
+        coro: Coroutine[Any, Any, _T],
+        loop: asyncio.AbstractEventLoop,
+        context: contextvars.Context,
+        name: str | None,
+    ) -> asyncio.Task[_T]:
+        return start_task(loop, coro, context=context, name=name)
 
 else:
-    # The running task of each loop; asyncio's C and Python halves share this dict.
-    _current_tasks: dict[asyncio.AbstractEventLoop, Future[Any]] = getattr(
-        asyncio.tasks, "_current_tasks"
-    )
-    _MISSING: Any = object()
 
     def _start_eagerly(
-        coro: Coroutine[Any, Any, _T], loop: asyncio.AbstractEventLoop, context: contextvars.Context
-    ) -> Future[_T]:
-        # Python 3.11 has no eager tasks (issue 17 item 11). A Task schedules its
-        # first step with loop.call_soon(); that step is taken from the task as it
-        # is made and run here, so it is the task's own step, with its own
-        # cancellation rules, current_task() and result, and nothing stays queued.
-        steps: list[Callable[[], object]] = []
+        coro: Coroutine[Any, Any, _T],
+        loop: asyncio.AbstractEventLoop,
+        context: contextvars.Context,
+        name: str | None,
+    ) -> asyncio.Task[_T]:
+        # Python 3.11 has no eager tasks (issue 17 item 11). A task schedules
+        # its first step with loop.call_soon(); that step is taken from the
+        # task as it is made (through the loop, so a task factory sees it) and
+        # run here, so it is the task's own step, with its own cancellation
+        # rules, current_task() and result, and nothing stays queued.
+        if not PRIVATE_PATHS:
+            return loop.create_task(coro, name=name, context=context)
+        taken: list[tuple[Callable[..., object], tuple[object, ...], dict[str, Any]]] = []
 
-        def take_first_step(callback: Callable[[], object], *args: object, **_: object) -> None:
-            steps.append(callback)
+        def take(callback: Callable[..., object], *args: object, **kwargs: Any) -> None:
+            taken.append((callback, args, kwargs))
 
         try:
             attributes: dict[str, Any] = vars(loop)
-        except TypeError:  # pragma: no cover - a loop with no __dict__: start on the next iteration
-            return asyncio.Task(coro, loop=loop, context=context)
+        except TypeError:  # pragma: no cover - a loop with no __dict__: no eager start
+            return loop.create_task(coro, name=name, context=context)
         saved = attributes.get("call_soon", _MISSING)
-        attributes["call_soon"] = take_first_step
+        attributes["call_soon"] = take
         try:
-            task: Future[_T] = asyncio.Task(coro, loop=loop, context=context)
+            task = loop.create_task(coro, name=name, context=context)
         finally:
             if saved is _MISSING:
                 del attributes["call_soon"]
             else:
                 attributes["call_soon"] = saved
-        (step,) = steps
-        # A task step refuses to run while another task is current: the caller's
-        # task steps aside for it, as eager_start does on 3.12.
-        outer = _current_tasks.pop(loop, None)
+        if len(taken) != 1 or taken[0][1]:
+            # Not the one first step of a Task: hand back what was taken.
+            for callback, args, kwargs in taken:
+                loop.call_soon(callback, *args, **kwargs)
+            return task
+        step = taken[0][0]
+        # A task step refuses to run while another task is current: the
+        # caller's task steps aside for it, as eager_start does on 3.12.
+        outer = enter_task(loop, task)
+        leave_task(loop, None)
         try:
             context.run(step)
         finally:
-            if outer is not None:
-                _current_tasks[loop] = outer
+            leave_task(loop, outer)
         return task
 
-
-def _quiet_when_destroyed_pending(task: Future[Any]) -> None:
-    # asyncio's "Task was destroyed but it is pending!" for a legacy generator
-    # left waiting when its loop closed: @gen.coroutine says nothing (issue 13).
-    task._log_destroy_pending = False  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
+    _MISSING: Any = object()
 
 
-def _clear_yield_from_mark(future: asyncio.Future[Any]) -> None:
-    # ``yield from future`` in a legacy generator marks the future as handed to a
-    # task (asyncio's future protocol), and a later ``await`` of it then fails
-    # with "await wasn't used with future". The driver takes the hand-over, as
-    # Task.__step does, by clearing the mark.
-    if getattr(future, "_asyncio_future_blocking", False):
-        future._asyncio_future_blocking = False
+def _task_name(func: object) -> str:
+    # What asyncio's task listings (and ``python -m asyncio pstree``) show.
+    return f"as_tornado:{_describe(func)}"
 
 
 # --- shared -------------------------------------------------------------------------
