@@ -282,6 +282,9 @@ def _create_task_takes_eager_start(loop: asyncio.AbstractEventLoop) -> bool:
             # A C or Cython method without a signature (uvloop): trust the
             # version that documents the forwarding.
             known = sys.version_info >= (3, 13) and cls.__module__.startswith("uvloop")
+        if cls.__module__.startswith("uvloop") and sys.version_info < (3, 13):
+            # uvloop 0.23 takes eager_start on 3.12 too, but starts lazily there.
+            known = False
         _EAGER_CREATE_TASK[cls] = known
     return known
 
@@ -313,15 +316,16 @@ def start_task(
         factory is None or _factory_takes_eager_start(factory)
     ):
         create: Any = loop.create_task
-        task: asyncio.Task[_T] = create(coro, name=name, context=context, eager_start=True)
-        return task
+        # Returned, never bound: on 3.12+ a body that fails during its eager
+        # first step links its frame to this one, and a local holding the
+        # task here would make a reference cycle.
+        return cast("asyncio.Task[_T]", create(coro, name=name, context=context, eager_start=True))
     if factory is not None:
         return loop.create_task(coro, name=name, context=context)
     task_type: Any = asyncio.Task  # typeshed gives eager_start only for 3.12+ targets
-    eager: asyncio.Task[_T] = task_type(
-        coro, loop=loop, name=name, context=context, eager_start=True
+    return cast(
+        "asyncio.Task[_T]", task_type(coro, loop=loop, name=name, context=context, eager_start=True)
     )
-    return eager
 
 
 # 3.11 has no eager tasks: _decorators runs a coroutine's first step itself,

@@ -623,14 +623,12 @@ def _convert_yielded(
     """
     if running and loop is not None:
         cls = yielded.__class__
+        # Returned, never bound to a local (see _start_task).
         if cls is _CoroutineType:
-            started: asyncio.Future[Any] = _start_eagerly(
-                yielded, loop, contextvars.copy_context(), None
-            )
-            return started
+            return _start_eagerly(yielded, loop, contextvars.copy_context(), None)
         if cls is list or cls is tuple or cls is dict:
             _check(yielded, ())
-            yielded = _started(yielded, loop, {})
+            return _to_asyncio_future_loop(_started(yielded, loop, {}), loop=loop)
     return _to_asyncio_future_loop(yielded, loop=loop)
 
 
@@ -678,13 +676,19 @@ def _start_task(
     running: bool,
     name: str | None,
 ) -> asyncio.Task[_T]:
+    # The task is returned, never bound to a local: on 3.12+ a body that fails
+    # during its eager first step links its frame to the frames that started
+    # it, and a local holding the task there would make a reference cycle.
+    if not loop.get_debug():
+        if running:
+            return _start_eagerly(coro, loop, context, name)
+        # No loop runs to host a task's first step: it starts when the loop does.
+        return loop.create_task(coro, name=name, context=context)
     if running:
         task = _start_eagerly(coro, loop, context, name)
     else:
-        # No loop runs to host a task's first step: it starts when the loop does.
         task = loop.create_task(coro, name=name, context=context)
-    if loop.get_debug():
-        blame_the_caller(task, _NOT_THE_CALLER)
+    blame_the_caller(task, _NOT_THE_CALLER)
     return task
 
 
