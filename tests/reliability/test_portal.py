@@ -249,6 +249,13 @@ def in_main_thread() -> None:
 
 @pytest.mark.usefixtures("in_main_thread")
 def test_ctrl_c_during_a_slow_start_then_close_leaves_no_thread() -> None:
+    rounds = max(1, soak_rounds(20) // 20)
+    for _ in range(rounds):
+        _ctrl_c_during_start_round()
+    print(f"soak: ctrl-c-during-start rounds={rounds} threads_left=0")
+
+
+def _ctrl_c_during_start_round() -> None:
     before = baseline()
     entered = threading.Event()
     release = threading.Event()
@@ -276,6 +283,13 @@ def test_ctrl_c_during_a_slow_start_then_close_leaves_no_thread() -> None:
 
 @pytest.mark.usefixtures("in_main_thread")
 def test_ctrl_c_during_close_then_close_again_ends_the_stubborn_call() -> None:
+    rounds = max(1, soak_rounds(20) // 20)
+    for _ in range(rounds):
+        _ctrl_c_during_close_round()
+    print(f"soak: ctrl-c-during-close rounds={rounds} threads_left=0")
+
+
+def _ctrl_c_during_close_round() -> None:
     before = baseline()
     ignoring = threading.Event()
 
