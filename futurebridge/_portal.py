@@ -177,13 +177,16 @@ class Portal:
                 loop.call_soon_threadsafe(self._cancel_everything)
 
     def forget_after_fork(self) -> None:
-        """In a forked child: the loop's thread was not copied; nothing will run."""
-        self._lock = threading.Lock()
+        """In a forked child: take no more calls; the callers waiting are the parent's.
+
+        The loop and thread id stay: if the fork happened on the loop thread
+        itself, the child still runs the loop, and calls already queued on it
+        must still find it.
+        """
+        self._lock = threading.Lock()  # another thread may have held it at the fork
         self._open = False
         self._closed = True
         self.calls = set()
-        self.loop = None
-        self.thread_id = None
 
     # --- the loop's life (on the loop thread) -------------------------------------------
 

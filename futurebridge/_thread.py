@@ -233,6 +233,13 @@ class LoopThread:
             self._close_interrupted = True
             _wait(self._ended)
             self._close_interrupted = False
+            if (error := self._start_error) is not None:
+                # start() was interrupted before it could raise this.
+                self._start_error = None
+                logger.error(
+                    "futurebridge: LoopThread %r failed to start", self._name, exc_info=error
+                )
+                del error
             assert self._thread is not None
             # Past the thread's last line of ours; it only has to exit now.
             self._thread.join()
