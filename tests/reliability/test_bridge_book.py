@@ -22,9 +22,9 @@ import uvloop
 
 from futurebridge import AsyncIOLoop, LoopThread, _outcome, to_asyncio_future
 
-from ._support import Boom, PlainLoopThread, capture_logs, soak_rounds
+from ._support import SOAK, Boom, PlainLoopThread, capture_logs, soak_rounds
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(3600 if SOAK else 120)
 
 PROMPT = 10.0
 

@@ -16,9 +16,9 @@ import pytest
 import futurebridge._convert as convert
 from futurebridge import register_adapter, to_asyncio_future
 
-from ._support import soak_rounds
+from ._support import SOAK, soak_rounds
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(3600 if SOAK else 120)
 
 PROMPT = 10.0
 

@@ -25,6 +25,7 @@ import pytest
 from futurebridge import LoopThread
 
 from ._support import (
+    SOAK,
     Boom,
     PlainLoopThread,
     assert_no_leaks,
@@ -34,7 +35,7 @@ from ._support import (
     wait_thread_gone,
 )
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(3600 if SOAK else 120)
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
