@@ -14,9 +14,10 @@ Rules that hold across this module:
    says where the thread is. Either may be interrupted (Ctrl-C): the next
    ``close()`` still ends the thread, from any state.
 2. Whether the thread ended is this module's own event, set as the thread's
-   last act, not ``Thread.is_alive()`` or ``join()``: on 3.11 and 3.12 an
-   interrupted ``join()`` marks a running thread stopped (a CPython bug,
-   gh-90882's family), and ``close()`` would then leave the thread running.
+   last act, not ``Thread.is_alive()`` or ``join()``: on 3.11 and 3.12 a
+   ``join()`` interrupted by Ctrl-C can mark a running thread stopped (a
+   CPython bug; 3.13's joins, built on thread handles, do not), and
+   ``close()`` would then leave the thread running.
 3. Nothing blocks on the loop thread waiting for the loop: that is a deadlock,
    so it raises RuntimeError instead.
 4. A fork copies no thread: in a forked child every LoopThread of the parent
