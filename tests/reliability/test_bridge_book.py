@@ -206,6 +206,11 @@ def _call_into_stopped_round(lt: LoopThread, n: int) -> None:
     error = Boom(n)
     with capture_logs("futurebridge") as logs:
         lt.run(lambda: gate[0].set_exception(error))
+        # The failed call resumes in a callback queued by set_exception(),
+        # ahead of this call's start: once it returns, the call has handed
+        # its outcome to the stopped loop (found by the soak run: without it
+        # the close below could come first, and the log after the capture).
+        lt.run(asyncio.sleep, 0)
         target.close()
         gc.collect()
     suspended[0].close()
