@@ -47,6 +47,7 @@ class Function:
     legacy: bool  # decorated with @gen.coroutine (else an ``async def``)
     public: bool
     flags: list[str] = field(default_factory=list["str"])
+    generator: bool = False  # has a ``yield`` of its own
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,13 @@ class _Reader(cst.CSTVisitor):
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self.get_metadata(ParentNodeProvider, node, None)
 
+    def where(self) -> str:
+        """The qualified name of the innermost enclosing function or class."""
+        parts = self.qualname_parts
+        if parts and parts[-1] == "<locals>":
+            parts = parts[:-1]
+        return ".".join(parts) or "<module>"
+
     def current(self) -> Function | None:
         return self.scopes[-1] if self.scopes else None
 
@@ -209,7 +217,9 @@ class _Reader(cst.CSTVisitor):
                 *node.params.posonly_params,
             ):
                 if param.name.value == "callback":
-                    self.flag(param, "a callback parameter: a callback-style API")
+                    function.flags.append(
+                        f"line {self.line(param)}: a callback parameter: a callback-style API"
+                    )
         self.scopes.append(function)
         self.in_finally.append(0)
         self.qualname_parts.extend([node.name.value, "<locals>"])
@@ -238,6 +248,9 @@ class _Reader(cst.CSTVisitor):
             self.in_finally[-1] -= 1
 
     def visit_Yield(self, node: cst.Yield) -> None:
+        function = self.current()
+        if function is not None:
+            function.generator = True
         if isinstance(node.value, cst.From):
             self.flag(node, "yield from inside @gen.coroutine")
         if self.in_finally and self.in_finally[-1]:
@@ -254,7 +267,7 @@ class _Reader(cst.CSTVisitor):
         if function is None or not function.legacy:
             self.facts.notes.append(
                 (
-                    function.qualname if function is not None else "<module>",
+                    self.where(),
                     self.line(node),
                     "raise gen.Return outside a @gen.coroutine function: a converted "
                     "caller would see an exception instead of a return",
@@ -279,9 +292,8 @@ class _Reader(cst.CSTVisitor):
                     if handler.type is None:
                         return "everything (a bare except)"
                     caught = self.caught_names(handler.type)
-                    broad = caught & (_names.BROAD_EXCEPTIONS | {_names.RETURN})
-                    if broad or "builtins.BaseException" in caught:
-                        return ", ".join(sorted(broad or caught))
+                    if caught & (_names.BROAD_EXCEPTIONS | {_names.RETURN}):
+                        return cst.Module([]).code_for_node(handler.type)
             if isinstance(parent, cst.With):
                 for item in parent.items:
                     call = item.item
@@ -425,6 +437,10 @@ class _Reader(cst.CSTVisitor):
             container = self.parent(parent)
             if isinstance(container, (cst.List, cst.Tuple, cst.Dict)):
                 return self.classify(container)
+        if (isinstance(parent, cst.ListComp) and parent.elt is node) or (
+            isinstance(parent, cst.DictComp) and parent.value is node
+        ):
+            return self.classify(parent)
         if isinstance(parent, cst.Arg):
             call = self.parent(parent)
             if isinstance(call, cst.Call) and self.names(call.func) & _names.AWAITING_WRAPPERS:

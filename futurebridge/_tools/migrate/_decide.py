@@ -79,9 +79,15 @@ def _decide_one(function: Function, uses: list[Use], assume_external_callers: bo
         function=function,
     )
     run_sync = [u for u in uses if u.run_sync]
-    if function.flags or run_sync:
+    flags = list(function.flags)
+    if not function.generator:
+        flags.append(
+            f"line {function.line}: not a generator: @gen.coroutine returns its finished "
+            "future at the call, even with no loop running, which an async def cannot"
+        )
+    if flags or run_sync:
         decision.verdict = "flagged"
-        decision.reasons = list(function.flags)
+        decision.reasons = flags
         decision.reasons += [
             f"{_where(u)}: IOLoop.run_sync runs it; check that caller by hand" for u in run_sync
         ]
@@ -96,7 +102,7 @@ def _decide_one(function: Function, uses: list[Use], assume_external_callers: bo
         decision.verdict = "as_tornado"
         decision.reasons = ["public, and --assume-external-callers says outside code may call it"]
     elif uses:
-        decision.reasons = [f"all {len(uses)} uses in the given paths await it"]
+        decision.reasons = [f"every use in the given paths ({len(uses)}) awaits it"]
     else:
         decision.reasons = ["no use in the given paths"]
     return decision

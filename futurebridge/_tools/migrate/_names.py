@@ -88,4 +88,6 @@ FUTURE_TYPES: Final = frozenset(
 )
 
 SWALLOWING_CONTEXTS: Final = frozenset({"contextlib.suppress"})
-BROAD_EXCEPTIONS: Final = frozenset({"Exception", "BaseException", "builtins.Exception"})
+BROAD_EXCEPTIONS: Final = frozenset(
+    {"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"}
+)
