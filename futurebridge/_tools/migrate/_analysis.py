@@ -253,6 +253,11 @@ class _Reader(cst.CSTVisitor):
             function.generator = True
         if isinstance(node.value, cst.From):
             self.flag(node, "yield from inside @gen.coroutine")
+        if isinstance(node.value, cst.Tuple):
+            self.flag(
+                node,
+                "yield of a tuple: Tornado raises BadYieldError for it, an await would not",
+            )
         if self.in_finally and self.in_finally[-1]:
             self.flag(
                 node,

@@ -9,8 +9,8 @@ gen.Return(x)`` becomes ``return x``; each ``yield X`` becomes an ``await``:
   or of an asyncio or Tornado API that returns an awaitable;
 * ``await asyncio.sleep(0)`` for ``yield``, ``yield None`` and
   ``yield gen.moment`` (one loop iteration, as Tornado gives them);
-* ``await asyncio.gather(a, b)`` for a list or tuple whose every element is
-  provably awaitable;
+* ``await asyncio.gather(a, b)`` for a list whose every element is provably
+  awaitable;
 * ``await to_asyncio_future(X)`` for everything else, which is correct for
   every yieldable (futurebridge accepts all of them).
 
@@ -237,8 +237,8 @@ class _Rewriter(cst.CSTTransformer):
         elif self.provably_awaitable(original, frame):
             awaited = value
         elif (
-            isinstance(original, (cst.List, cst.Tuple))
-            and isinstance(value, (cst.List, cst.Tuple))
+            isinstance(original, cst.List)
+            and isinstance(value, cst.List)
             and original.elements
             and all(
                 isinstance(e, cst.Element) and self.provably_awaitable(e.value, frame)
@@ -247,8 +247,6 @@ class _Rewriter(cst.CSTTransformer):
         ):
             awaited = _gather(self.asyncio_attr("gather"), value)
         else:
-            if isinstance(value, cst.Tuple) and not value.lpar:
-                value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
             awaited = cst.Call(
                 func=cst.Name(self.imported("to_asyncio_future")), args=[cst.Arg(value)]
             )
@@ -282,20 +280,15 @@ class _Rewriter(cst.CSTTransformer):
         return False
 
 
-def _gather(gather: cst.Attribute, value: cst.List | cst.Tuple) -> cst.Call:
+def _gather(gather: cst.Attribute, value: cst.List) -> cst.Call:
     """``asyncio.gather(a, b)`` from ``[a, b]``, keeping the comments between elements."""
     args: list[cst.Arg] = []
     for element in value.elements:
         assert isinstance(element, cst.Element)  # checked by the caller
         args.append(cst.Arg(value=element.value, comma=element.comma))
-    if isinstance(value, cst.List):
-        before = value.lbracket.whitespace_after
-        after = value.rbracket.whitespace_before
-    else:
-        before = value.lpar[0].whitespace_after if value.lpar else cst.SimpleWhitespace("")
-        after = value.rpar[-1].whitespace_before if value.rpar else cst.SimpleWhitespace("")
-    args[-1] = args[-1].with_changes(whitespace_after_arg=after)
-    return cst.Call(func=gather, args=args, whitespace_before_args=before)
+    last = args[-1].with_changes(whitespace_after_arg=value.rbracket.whitespace_before)
+    args[-1] = last
+    return cst.Call(func=gather, args=args, whitespace_before_args=value.lbracket.whitespace_after)
 
 
 _LITERAL_TYPES: dict[type[cst.CSTNode], str] = {
