@@ -295,7 +295,8 @@ def test_eager_start_is_kept(
     assert "from futurebridge import as_tornado\n" in run.source
     assert run.verdicts() == {"work": "as_tornado"}
     [entry] = run.report["functions"]
-    assert entry["reasons"] and entry["reasons"][0].startswith("legacy.py:")
+    assert entry["reasons"]
+    assert entry["reasons"][0].startswith("legacy.py:")
 
 
 AWAITING_CALLERS = {
@@ -375,7 +376,8 @@ FLAGGED = {
         "handler catches Exception",
     ),
     "Return caught by a bare except": (
-        "def f(x):\n    try:\n        yield x\n        raise gen.Return(1)\n    except:\n        raise\n",
+        "def f(x):\n    try:\n        yield x\n        raise gen.Return(1)\n"
+        "    except:\n        raise\n",
         "bare except",
     ),
     "Return caught by name": (
@@ -544,7 +546,8 @@ def test_dry_run_prints_a_diff_and_writes_nothing(
     assert path.read_text() == source
     assert f"--- a/{path}\n+++ b/{path}\n" in out
     assert "-def f():\n-    yield gen.sleep(0)\n+async def f():\n+    await gen.sleep(0)\n" in out
-    assert "async  " in err and "1 converted" in err
+    assert "async  " in err
+    assert "1 converted" in err
 
 
 def test_write_with_diff_prints_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -621,7 +624,8 @@ def test_bad_input_exits_2_with_a_clear_message(
     assert main(["migrate", str(broken)]) == 2
     err = capsys.readouterr().err
     assert f"migrate: cannot parse {broken}:" in err
-    assert "parser error" in err and "only valid Python 3 files" in err
+    assert "parser error" in err
+    assert "only valid Python 3 files" in err
 
 
 def test_a_folder_is_walked_and_the_report_has_its_shape(
@@ -644,7 +648,9 @@ def test_a_folder_is_walked_and_the_report_has_its_shape(
         "flagged": 0,
     }
     [entry] = data["functions"]
-    assert entry["name"] == "f" and entry["decision"] == "async" and entry["line"] == 5
+    assert entry["name"] == "f"
+    assert entry["decision"] == "async"
+    assert entry["line"] == 5
     assert entry["file"].endswith("a.py")
 
 
@@ -655,7 +661,8 @@ def test_help_explains_the_command(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for phrase in ("--write", "--report", "--assume-external-callers", "--infer-returns"):
         assert phrase in out
-    assert "Exit status: 0" in out and "as_tornado" in out
+    assert "Exit status: 0" in out
+    assert "as_tornado" in out
 
 
 # -- both versions, side by side --------------------------------------------------
@@ -833,7 +840,8 @@ PROGRAMS = {
 
 def _load(path: Path) -> Any:
     spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[path.stem] = module
     try:
