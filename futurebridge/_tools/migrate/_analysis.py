@@ -24,6 +24,7 @@ from pathlib import Path
 
 import libcst as cst
 from libcst.metadata import (
+    CodeRange,
     MetadataWrapper,
     ParentNodeProvider,
     PositionProvider,
@@ -128,7 +129,9 @@ class _Reader(cst.CSTVisitor):
         return {absolute(q.name, self.facts.module, self.is_package) for q in found}
 
     def line(self, node: cst.CSTNode) -> int:
-        return self.get_metadata(PositionProvider, node).start.line
+        position = self.get_metadata(PositionProvider, node)
+        assert isinstance(position, CodeRange)  # every node of a parsed module has one
+        return position.start.line
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self.get_metadata(ParentNodeProvider, node, None)
@@ -471,9 +474,9 @@ class _Reader(cst.CSTVisitor):
 
     def inside_run_sync(self, node: cst.CSTNode) -> bool:
         """Whether *node* is what an ``IOLoop.run_sync(...)`` call runs."""
-        current: cst.CSTNode | None = node
+        current = node
         for _ in range(6):
-            parent = self.parent(current) if current is not None else None
+            parent = self.parent(current)
             if parent is None:
                 return False
             if isinstance(parent, cst.Call) and parent.func is not current:

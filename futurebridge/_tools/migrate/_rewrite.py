@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import QualifiedNameProvider, ScopeProvider
+from libcst.metadata import QualifiedNameProvider, Scope, ScopeProvider
 
 from . import _names
 from ._analysis import FileFacts, absolute
@@ -99,7 +99,7 @@ class _Rewriter(cst.CSTTransformer):
             return self.local_names[obj]
         scope = self.get_metadata(ScopeProvider, self.facts.wrapper.module)
         local = obj
-        if scope is not None and obj in scope:
+        if isinstance(scope, Scope) and obj in scope:
             bound = {q.name for q in scope.get_qualified_names_for(obj)}
             if bound != {f"futurebridge.{obj}"}:
                 local = f"fb_{obj}"
