@@ -33,7 +33,10 @@ def unpack(sdist: Path, into: Path) -> Path:
         shutil.rmtree(into)
     into.mkdir(parents=True)
     with tarfile.open(sdist) as archive:
-        archive.extractall(into, filter="data")
+        if hasattr(tarfile, "data_filter"):  # 3.11.4+: refuse paths outside *into*
+            archive.extractall(into, filter="data")
+        else:
+            archive.extractall(into)  # an sdist from the package index
     [root] = into.iterdir()
     return root
 
