@@ -437,6 +437,11 @@ def test_run_sync_and_run_on_executor_are_flagged(
             yield gen.sleep(0)
 
 
+        @gen.coroutine
+        def third(x):
+            yield gen.sleep(0)
+
+
         class Pool:
             @run_on_executor
             def block(self):
@@ -446,12 +451,48 @@ def test_run_sync_and_run_on_executor_are_flagged(
         def main(loop):
             loop.run_sync(job)
             IOLoop.current().run_sync(lambda: other(1))
+            loop.run_sync(partial(third, 1))
         """
     )
     run = migrate(tmp_path, capsys, source)
     assert run.status == 1
     assert run.source == source
-    assert run.verdicts() == {"job": "flagged", "other": "flagged", "Pool.block": "flagged"}
+    assert run.verdicts() == {
+        "job": "flagged",
+        "other": "flagged",
+        "third": "flagged",
+        "Pool.block": "flagged",
+    }
+    assert "IOLoop.run_sync runs it" in run.err
+
+
+def test_return_raised_by_a_helper_or_in_suppress_is_flagged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = textwrap.dedent(
+        """\
+        import contextlib
+
+        from tornado import gen
+
+
+        def finish(value):
+            raise gen.Return(value)
+
+
+        @gen.coroutine
+        def quiet():
+            yield gen.sleep(0)
+            with contextlib.suppress(Exception):
+                raise gen.Return(1)
+        """
+    )
+    run = migrate(tmp_path, capsys, source)
+    assert run.status == 1
+    assert run.source == source
+    reasons = {e["name"]: e["reasons"] for e in run.report["functions"]}
+    assert "raise gen.Return outside a @gen.coroutine function" in reasons["finish"][0]
+    assert "contextlib.suppress" in reasons["quiet"][0]
 
 
 def test_a_with_timeout_with_a_timedelta_is_converted(
