@@ -18,6 +18,11 @@ from typing import Any
 
 import pytest
 
+if sys.version_info >= (3, 14):
+    # The sid root's sessions (3.14, 3.15) leave out the migrate extra: libcst
+    # publishes no build for them yet. Elsewhere a missing libcst fails loudly.
+    pytest.importorskip("libcst")
+
 from futurebridge._tools.cli import main
 
 

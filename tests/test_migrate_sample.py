@@ -16,6 +16,11 @@ from pathlib import Path
 
 import pytest
 
+if sys.version_info >= (3, 14):
+    # The sid root's sessions (3.14, 3.15) leave out the migrate extra: libcst
+    # publishes no build for them yet. Elsewhere a missing libcst fails loudly.
+    pytest.importorskip("libcst")
+
 from futurebridge._tools.cli import main
 
 SAMPLE = Path(__file__).parent / "migrate_sample"
