@@ -38,11 +38,30 @@ def unpack(sdist: Path, into: Path) -> Path:
         else:
             archive.extractall(into)  # an sdist from the package index
     [root] = into.iterdir()
+    if not has_pytest_config(root):
+        # Else pytest would climb to an enclosing project's configuration
+        # (futurebridge's own, under .nox) and run the suite under its rules.
+        (root / "pytest.ini").write_text("[pytest]\n")
     return root
 
 
+def has_pytest_config(root: Path) -> bool:
+    """Whether *root* holds a configuration file pytest would stop at."""
+    sections = {
+        "pytest.ini": "",
+        "pyproject.toml": "[tool.pytest.ini_options]",
+        "tox.ini": "[pytest]",
+        "setup.cfg": "[tool:pytest]",
+    }
+    for name, section in sections.items():
+        path = root / name
+        if path.is_file() and section in path.read_text(encoding="utf-8", errors="replace"):
+            return True
+    return False
+
+
 def start_pytest(root: Path, package: str, xml: Path, args: list[str]) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir=."]
     command += [f"--junitxml={xml}", *args]
     log = (xml.with_suffix(".log")).open("wb")
     return subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
