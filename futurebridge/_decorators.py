@@ -52,7 +52,9 @@ from ._asyncio_internals import (
     take_yield_from_handover,
 )
 from ._convert import (
-    _check,  # pyright: ignore[reportPrivateUsage]
+    _check_tree,  # pyright: ignore[reportPrivateUsage]
+    _handler_for,  # pyright: ignore[reportPrivateUsage]
+    _is_aggregate,  # pyright: ignore[reportPrivateUsage]
     _type_name,  # pyright: ignore[reportPrivateUsage]
     to_asyncio_future,
 )
@@ -627,26 +629,53 @@ def _convert_yielded(
         if cls is _CoroutineType:
             return _start_eagerly(yielded, loop, contextvars.copy_context(), None)
         if cls is list or cls is tuple or cls is dict:
-            _check(yielded, ())
-            return _to_asyncio_future_loop(_started(yielded, loop, {}), loop=loop)
+            _check_tree(yielded)
+            return _to_asyncio_future_loop(_started(yielded, loop), loop=loop)
     return _to_asyncio_future_loop(yielded, loop=loop)
 
 
-def _started(obj: Any, loop: asyncio.AbstractEventLoop, seen: dict[int, Future[Any]]) -> Any:
-    """*obj* with every coroutine in it started as a task, each one once."""
-    cls = obj.__class__
-    if cls is _CoroutineType:
-        task = seen.get(id(obj))
-        if task is None:
-            task = seen[id(obj)] = _start_eagerly(obj, loop, contextvars.copy_context(), None)
-        return task
-    if cls is list:
-        return [_started(child, loop, seen) for child in obj]
-    if cls is tuple:
-        return tuple([_started(child, loop, seen) for child in obj])
-    if cls is dict:
-        return {key: _started(child, loop, seen) for key, child in obj.items()}
-    return obj
+def _started(root: Any, loop: asyncio.AbstractEventLoop) -> Any:
+    """*root* (a list, tuple or dict) with every coroutine in it started as a task, each once.
+
+    Iterative, as ``_convert`` is, so a nesting thousands deep is no RecursionError.
+    """
+    seen: dict[int, asyncio.Task[Any]] = {}
+
+    def members(obj: Any) -> tuple[list[Any], list[Any] | None]:
+        if obj.__class__ is dict:
+            return list(obj.values()), list(obj)
+        return list(obj), None
+
+    def rebuilt(obj: Any, results: list[Any], keys: list[Any] | None) -> Any:
+        if keys is not None:
+            return dict(zip(keys, results, strict=True))
+        return tuple(results) if obj.__class__ is tuple else results
+
+    children, keys = members(root)
+    stack: list[tuple[Any, list[Any], list[Any] | None, list[Any]]] = [(root, children, keys, [])]
+    while True:
+        obj, children, keys, results = stack[-1]
+        if len(results) < len(children):
+            child = children[len(results)]
+            cls = child.__class__
+            if cls is list or cls is tuple or cls is dict:
+                child_members, child_keys = members(child)
+                stack.append((child, child_members, child_keys, []))
+                continue
+            if cls is _CoroutineType:
+                task = seen.get(id(child))
+                if task is None:
+                    task = seen[id(child)] = _start_eagerly(
+                        child, loop, contextvars.copy_context(), None
+                    )
+                child = task
+            results.append(child)
+            continue
+        stack.pop()
+        built = rebuilt(obj, results, keys)
+        if not stack:
+            return built
+        stack[-1][3].append(built)
 
 
 def _resolved(loop: asyncio.AbstractEventLoop, value: object) -> Future[Any]:
@@ -795,7 +824,8 @@ def _is_yieldable(result: object) -> bool:
     if result is None:
         return False
     try:
-        _check(result, ())
+        if _is_aggregate(_handler_for(result)):
+            _check_tree(result)
     except TypeError:
         return False
     return True
