@@ -518,6 +518,9 @@ def _start_generator(func: Callable[..., Generator[Any, Any, Any]]) -> Callable[
                     error = future.exception()
                     if error is None:
                         value = future.result()
+                # A failed future must not stay in this frame: on 3.12+ the
+                # error's traceback can link back to it (a reference cycle).
+                del future, yielded
         except (StopIteration, _Return) as stop:
             return _resolved(loop, stop.value)
         except (Exception, _CancelledError) as exc:
@@ -588,6 +591,8 @@ def _run_generator(
             error = future.exception()
             if error is None:
                 value = future.result()
+        # As in _start_generator: no failed future left in this frame.
+        del future, yielded
 
 
 def _carry_on(
