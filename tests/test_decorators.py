@@ -15,6 +15,7 @@ import inspect
 import logging
 import threading
 import traceback
+import weakref
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any, cast
 
@@ -1662,3 +1663,35 @@ def test_as_tornado_and_as_asyncio_agree_under_cancellation(
     by_asyncio = asyncio.run(_Play(as_asyncio).run(program, resumptions))
     by_tornado = asyncio.run(_Play(as_tornado).run(program, resumptions))
     assert by_tornado == by_asyncio
+
+
+def test_a_failed_legacy_call_keeps_no_locals_alive(run: Run) -> None:
+    # As Tornado's test_coroutine_refcounting: released without the cycle
+    # collector, which on 3.12+ needs the wrapper to drop a consumed failure.
+    refs: list[Any] = []
+
+    class Local:
+        pass
+
+    @as_tornado
+    def inner() -> Generator[Any, Any, None]:
+        local = Local()
+        refs.append(weakref.ref(local))
+        yield _done(None)
+        raise ValueError("some error")
+
+    @as_tornado
+    def outer() -> Generator[Any, Any, None]:
+        with contextlib.suppress(ValueError):
+            yield inner()
+
+    async def main() -> None:
+        gc.collect()
+        gc.disable()
+        try:
+            await outer()
+            assert refs[0]() is None
+        finally:
+            gc.enable()
+
+    run(main())
