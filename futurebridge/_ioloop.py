@@ -52,7 +52,7 @@ import logging
 import types
 import warnings
 from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from threading import get_ident as _get_ident
 from time import time as _time
 from typing import Any, ParamSpec, Protocol, Self, TypeVar, TypeVarTuple, cast, overload
@@ -360,6 +360,12 @@ class _BridgeIOLoop(IOLoop):
         func: Callable[[], Mapping[_K, Awaitable[_T] | concurrent.futures.Future[_T]]],
         timeout: float | None = None,
     ) -> dict[_K, _T]: ...
+    @overload
+    def run_sync(
+        self,
+        func: Callable[[], Awaitable[_T] | Generator[Any, Any, _T] | None],
+        timeout: float | None = None,
+    ) -> _T: ...
     def run_sync(self, func: Callable[[], object], timeout: float | None = None) -> Any:
         """Start the loop, call *func* on it, run until its result is ready, stop.
 
@@ -523,6 +529,12 @@ class _BridgeIOLoop(IOLoop):
         self,
         future: concurrent.futures.Future[_T],
         callback: Callable[[concurrent.futures.Future[_T]], object],
+    ) -> None: ...
+    @overload
+    def add_future(
+        self,
+        future: Future[_T] | concurrent.futures.Future[_T],
+        callback: Callable[[Future[_T]], object],
     ) -> None: ...
     def add_future(
         self,
