@@ -12,7 +12,6 @@ from concurrent import futures
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, overload, type_check_only
 
-
 _T = TypeVar("_T")
 _S = TypeVar("_S")
 _P = ParamSpec("_P")

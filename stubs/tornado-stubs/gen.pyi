@@ -16,9 +16,8 @@ import datetime
 import types
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from concurrent.futures import Future as _ConcurrentFuture
-from typing import Any, ParamSpec, Protocol, Self, TypeAlias, TypeVar, overload, type_check_only
-
 from inspect import isawaitable as isawaitable
+from typing import Any, ParamSpec, Protocol, Self, TypeAlias, TypeVar, overload, type_check_only
 
 # Names tornado.gen imports and code reaches through it (streamz uses
 # gen.is_future, gen.isawaitable and gen.Future).
@@ -92,6 +91,7 @@ def multi(
 def multi(
     children: Mapping[_K, _SingleYieldable[_T]], quiet_exceptions: _QuietExceptions = ()
 ) -> Future[dict[_K, _T]]: ...
+
 # ``None`` and ``moment`` children resolve to ``None``. Only a container of
 # them alone is accepted: an overload for futures mixed with them makes
 # pyright answer ``Unknown`` for every literal mixing two future kinds.
@@ -114,6 +114,7 @@ def multi_future(
 def multi_future(
     children: Mapping[_K, _SingleYieldable[_T]], quiet_exceptions: _QuietExceptions = ()
 ) -> Future[dict[_K, _T]]: ...
+
 # ``None`` and ``moment`` children resolve to ``None``. Only a container of
 # them alone is accepted: an overload for futures mixed with them makes
 # pyright answer ``Unknown`` for every literal mixing two future kinds.
@@ -145,6 +146,7 @@ def with_timeout(
     *,
     message: str | Callable[[], str] | None = None,
 ) -> Future[_T]: ...
+
 # An optional future is accepted, as code passes what an unannotated helper
 # returns; a ``None`` that really arrives fails at runtime.
 @overload

@@ -18,7 +18,7 @@ from asyncio import Future
 from collections.abc import Awaitable, Callable, Generator
 from concurrent.futures import Executor
 from concurrent.futures import Future as _ConcurrentFuture
-from typing import Any, Literal, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar, overload
 
 from tornado.util import Configurable
 from tornado.util import TimeoutError as TimeoutError
@@ -113,8 +113,18 @@ class IOLoop(Configurable):
         self, when: float, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
     ) -> object: ...
     def remove_timeout(self, timeout: object) -> None: ...
+    @overload
     def add_callback(
         self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
+    ) -> None: ...
+    # Only for ty, which cannot match a ParamSpec against a generic callback:
+    # Tornado's own tests write add_callback(io_loop.add_callback, stop).
+    @overload
+    def add_callback(
+        self,
+        callback: Callable[Concatenate[Callable[..., object], ...], object],
+        *args: Any,
+        **kwargs: Any,
     ) -> None: ...
     def add_callback_from_signal(
         self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs

@@ -286,7 +286,7 @@ def ioloop_cases(loop: IOLoop, future: Future[int], cf: concurrent.futures.Futur
     # base makes mypy refuse Tornado's own AsyncIOLoop override.
 
     # Extra arguments are checked against the callback (stock: *Any).
-    loop.add_callback(_checksum, b"x")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    loop.add_callback(_checksum, b"x")  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue]
     loop.call_later(1.0, _checksum, b"x", pepper=1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
     loop.spawn_callback(fetch_count, 1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     del text
