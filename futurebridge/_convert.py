@@ -142,18 +142,18 @@ def to_asyncio_future(
         # on this thread is the running loop.
         if cls is _Future or cls is _Task:
             try:
-                if obj._loop._thread_id == _get_ident():  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
-                    return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
+                if obj._loop._thread_id == _get_ident():  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]  # pyrefly: ignore[missing-attribute]  # ty: ignore[missing-attribute]
+                    return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]  # pyrefly: ignore[bad-return]  # ty: ignore[invalid-explicit-return]
             except AttributeError:
                 pass  # Not a BaseEventLoop (uvloop, say): ask asyncio below.
-        running: asyncio.AbstractEventLoop = _last_running_loop  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+        running: asyncio.AbstractEventLoop = _last_running_loop  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]  # pyrefly: ignore[bad-assignment]  # ty: ignore[invalid-assignment]
         try:
-            if running._thread_id != _get_ident():  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+            if running._thread_id != _get_ident():  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]  # pyrefly: ignore[missing-attribute]  # ty: ignore[missing-attribute]
                 running = _find_running_loop()
         except AttributeError:
             running = _find_running_loop()
         if cls is _CoroutineType:
-            return running.create_task(obj)  # type: ignore[arg-type]  # pyright: ignore[reportUnknownVariableType, reportArgumentType]
+            return running.create_task(obj)  # type: ignore[arg-type]  # pyright: ignore[reportUnknownVariableType, reportArgumentType]  # pyrefly: ignore[bad-argument-type]  # ty: ignore[invalid-argument-type]
         return _convert_here(obj, running)
     return _to_future(obj, loop)
 
@@ -179,16 +179,16 @@ def _find_running_loop() -> asyncio.AbstractEventLoop:
 def _convert_here(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
     """Convert on *loop*'s own thread, with *loop* known to be open."""
     cls = type(obj)
-    if (cls is _Future or cls is _Task) and obj._loop is loop:  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
-        return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
+    if (cls is _Future or cls is _Task) and obj._loop is loop:  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]  # pyrefly: ignore[missing-attribute]  # ty: ignore[missing-attribute]
+        return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]  # pyrefly: ignore[bad-return]  # ty: ignore[invalid-explicit-return]
     return _handler_for(obj)(obj, loop)
 
 
 def _to_future(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
     """Convert onto any *loop*: checks it, and hops threads if it runs elsewhere."""
     cls = type(obj)
-    if (cls is _Future or cls is _Task) and obj._loop is loop:  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
-        return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
+    if (cls is _Future or cls is _Task) and obj._loop is loop:  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]  # pyrefly: ignore[missing-attribute]  # ty: ignore[missing-attribute]
+        return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]  # pyrefly: ignore[bad-return]  # ty: ignore[invalid-explicit-return]
     return _convert(obj, loop)
 
 

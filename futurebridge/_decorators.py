@@ -62,7 +62,7 @@ _CoroutineType = types.CoroutineType
 _Return = tornado.gen.Return
 _Partial: type[object] = functools.partial
 # Typed loosely on purpose: the objects handed over are only known at run time.
-_to_asyncio_future: Callable[[object], asyncio.Future[Any]] = to_asyncio_future  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+_to_asyncio_future: Callable[[object], asyncio.Future[Any]] = to_asyncio_future  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]  # pyrefly: ignore[bad-assignment]  # ty: ignore[invalid-assignment]
 
 _RETURN_RULE = (
     "return a yieldable (an asyncio or Tornado future, a coroutine or other awaitable, "
@@ -473,7 +473,7 @@ else:
         # Done without suspending: a done future, as an eager task would be.
         # The task ends quietly with None on its first step, if the loop ever
         # runs it, so it must not be reported as destroyed while pending.
-        task._log_destroy_pending = False  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
+        task._log_destroy_pending = False  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]  # pyrefly: ignore[missing-attribute]  # ty: ignore[missing-attribute]
         # Made in a helper: the exception's traceback reaches this frame through
         # first_step's, so a local here holding the future would be a cycle.
         return carrier.settled(loop)

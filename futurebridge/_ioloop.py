@@ -55,7 +55,17 @@ from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsa
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from threading import get_ident as _get_ident
 from time import time as _time
-from typing import Any, ParamSpec, Protocol, Self, TypeVar, TypeVarTuple, cast, overload
+from typing import (
+    Any,
+    Concatenate,
+    ParamSpec,
+    Protocol,
+    Self,
+    TypeVar,
+    TypeVarTuple,
+    cast,
+    overload,
+)
 
 import tornado.gen
 from tornado.concurrent import Future
@@ -363,7 +373,7 @@ class _BridgeIOLoop(IOLoop):
     @overload
     def run_sync(
         self,
-        func: Callable[[], Awaitable[_T] | Generator[Any, Any, _T] | None],
+        func: Callable[[], Awaitable[_T] | Generator[Any, Any, Any] | None],
         timeout: float | None = None,
     ) -> _T: ...
     def run_sync(self, func: Callable[[], object], timeout: float | None = None) -> Any:
@@ -407,9 +417,20 @@ class _BridgeIOLoop(IOLoop):
             return ident == _get_ident()
         return _get_running_loop() is loop
 
+    @overload
     def add_callback(
         self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
-    ) -> None:
+    ) -> None: ...
+    # As in the tornado stubs: ty cannot match a ParamSpec against a generic
+    # callback such as another loop's add_callback.
+    @overload
+    def add_callback(
+        self,
+        callback: Callable[Concatenate[Callable[..., object], ...], object],
+        *args: Any,
+        **kwargs: Any,
+    ) -> None: ...
+    def add_callback(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         """Call ``callback(*args, **kwargs)`` on the next loop iteration.
 
         Safe from any thread (the only IOLoop method that is, besides

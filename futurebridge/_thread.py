@@ -367,7 +367,7 @@ class LoopThread:
             if self._state is not _RUNNING:
                 raise RuntimeError(self._unavailable(method))
             # Rule 2: inside the lock, so close() cannot slip in between.
-            self._loop.call_soon_threadsafe(call.start, context=context)  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]
+            self._loop.call_soon_threadsafe(call.start, context=context)  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]  # pyrefly: ignore[missing-attribute]  # ty: ignore[missing-union-attribute]
 
     def _cancel_soon(self, call: _Call) -> None:
         loop = self._loop

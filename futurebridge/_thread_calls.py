@@ -130,7 +130,7 @@ class _Call:
             if type(obj) is _CoroutineType:
                 # Added first: an eager task may end (and discard it) at once.
                 self.owner._pending.add(self)  # pyright: ignore[reportPrivateUsage]
-                self.future = _start_task(loop, _drive(self, obj))
+                self.future = _start_task(loop, _drive(self, obj))  # ty: ignore[invalid-argument-type]
                 return
             future = _to_future(obj, loop, self.fn)
         except asyncio.CancelledError:

@@ -95,7 +95,7 @@ class IOLoop(Configurable):
     @overload
     def run_sync(
         self,
-        func: Callable[[], Awaitable[_T] | Generator[Any, Any, _T] | None],
+        func: Callable[[], Awaitable[_T] | Generator[Any, Any, Any] | None],
         timeout: float | None = None,
     ) -> _T: ...
     def time(self) -> float: ...
