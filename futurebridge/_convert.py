@@ -24,7 +24,7 @@ import types
 from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from threading import get_ident as _get_ident
-from typing import Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import tornado.gen
 
@@ -37,6 +37,10 @@ from ._outcome import (
     deliver_threadsafe,
     set_result_unless_done,
 )
+from ._typing import NoneChild, SingleYieldable
+
+if TYPE_CHECKING:
+    from ._typing import Moment
 
 __all__ = ("register_adapter", "to_asyncio_future", "to_tornado_future")
 
@@ -82,18 +86,38 @@ def to_asyncio_future(
 ) -> asyncio.Future[_T]: ...
 @overload
 def to_asyncio_future(
-    obj: Sequence[Awaitable[_T] | concurrent.futures.Future[_T]],
-    /,
-    *,
-    loop: asyncio.AbstractEventLoop | None = None,
-) -> asyncio.Future[list[_T]]: ...
+    obj: Moment, /, *, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Future[None]: ...
+# A list or tuple, or a dict, of single yieldables: None among them adds None
+# to the result type. One level of nesting keeps the inner shape.
 @overload
 def to_asyncio_future(
-    obj: Mapping[_K, Awaitable[_T] | concurrent.futures.Future[_T]],
+    obj: Sequence[SingleYieldable[_T] | NoneChild],
     /,
     *,
     loop: asyncio.AbstractEventLoop | None = None,
-) -> asyncio.Future[dict[_K, _T]]: ...
+) -> asyncio.Future[list[_T | NoneChild]]: ...
+@overload
+def to_asyncio_future(
+    obj: Mapping[_K, SingleYieldable[_T] | NoneChild],
+    /,
+    *,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> asyncio.Future[dict[_K, _T | NoneChild]]: ...
+@overload
+def to_asyncio_future(
+    obj: Mapping[_K, Sequence[SingleYieldable[_T]]],
+    /,
+    *,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> asyncio.Future[dict[_K, list[_T]]]: ...
+@overload
+def to_asyncio_future(
+    obj: Sequence[Sequence[SingleYieldable[_T]]],
+    /,
+    *,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> asyncio.Future[list[list[_T]]]: ...
 def to_asyncio_future(
     obj: object, /, *, loop: asyncio.AbstractEventLoop | None = None
 ) -> asyncio.Future[Any]:
@@ -201,13 +225,23 @@ def to_tornado_future(obj: concurrent.futures.Future[_T], /) -> asyncio.Future[_
 @overload
 def to_tornado_future(obj: Awaitable[_T], /) -> asyncio.Future[_T]: ...
 @overload
-def to_tornado_future(
-    obj: Sequence[Awaitable[_T] | concurrent.futures.Future[_T]], /
-) -> asyncio.Future[list[_T]]: ...
+def to_tornado_future(obj: Moment, /) -> asyncio.Future[None]: ...
 @overload
 def to_tornado_future(
-    obj: Mapping[_K, Awaitable[_T] | concurrent.futures.Future[_T]], /
-) -> asyncio.Future[dict[_K, _T]]: ...
+    obj: Sequence[SingleYieldable[_T] | NoneChild], /
+) -> asyncio.Future[list[_T | NoneChild]]: ...
+@overload
+def to_tornado_future(
+    obj: Mapping[_K, SingleYieldable[_T] | NoneChild], /
+) -> asyncio.Future[dict[_K, _T | NoneChild]]: ...
+@overload
+def to_tornado_future(
+    obj: Mapping[_K, Sequence[SingleYieldable[_T]]], /
+) -> asyncio.Future[dict[_K, list[_T]]]: ...
+@overload
+def to_tornado_future(
+    obj: Sequence[Sequence[SingleYieldable[_T]]], /
+) -> asyncio.Future[list[list[_T]]]: ...
 def to_tornado_future(obj: object, /) -> asyncio.Future[Any]:
     """Return a :class:`tornado.concurrent.Future` that ends the way *obj* ends.
 

@@ -12,6 +12,8 @@ import concurrent.futures
 from collections.abc import Awaitable, Coroutine
 from typing import Any, assert_type
 
+from tornado import gen
+
 from futurebridge import register_adapter, to_asyncio_future, to_tornado_future
 
 
@@ -48,6 +50,18 @@ async def converters(
     assert_type(await to_asyncio_future((future, future)), list[int])
     assert_type(await to_asyncio_future({"a": _int()}), dict[str, int])
     assert_type(await to_asyncio_future({1: cf}), dict[int, complex])
+
+    # None among the children adds None to the result type (the README's example).
+    assert_type(await to_asyncio_future([asyncio.sleep(0, 1), None]), list[int | None])
+    assert_type(await to_asyncio_future({"a": _int(), "b": None}), dict[str, int | None])
+    assert_type(await to_asyncio_future(gen.moment), None)
+    # One level of nesting keeps its shape.
+    assert_type(await to_asyncio_future({"a": [_int(), _int()]}), dict[str, list[int]])
+    assert_type(await to_asyncio_future([[future], [future]]), list[list[int]])
+    # Mixed kinds of one result type, and mixed result types: a union. mypy
+    # joins the elements of a literal before it matches them (to object).
+    assert_type(await to_asyncio_future([_int(), future]), list[int])
+    assert_type(await to_asyncio_future([_int(), _str()]), list[int | str])  # type: ignore[assert-type]
 
     assert_type(to_tornado_future(future), asyncio.Future[int])
     assert_type(await to_tornado_future(_str()), str)
