@@ -226,3 +226,25 @@ async def negative_cases(service: Concrete) -> None:
 
     # Decorating a non-callable.
     as_asyncio(3)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
+
+
+# Legacy code leaves the return type out. mypy alone then loses the
+# parameters (an Any return matches several overloads at once) unless the
+# futurebridge.mypy plugin is on, as it is in this project's configuration.
+@as_asyncio
+def unannotated(x: int):  # type: ignore[no-untyped-def]
+    yield None
+    return x
+
+
+@as_tornado
+def unannotated_started(x: int):  # type: ignore[no-untyped-def]
+    yield None
+    return x
+
+
+async def unannotated_cases() -> None:
+    await unannotated(1)
+    await unannotated("x")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # pyrefly: ignore[bad-argument-type]
+    await unannotated_started(1)
+    unannotated_started("x")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # pyrefly: ignore[bad-argument-type]
