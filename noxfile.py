@@ -87,7 +87,7 @@ def sid_root(session: nox.Session) -> None:
 def tests_slow(session: nox.Session) -> None:
     """Only the tests marked ``slow``: stress, load, property tests, Tornado's own suite."""
     session.install("-e", ".[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS)
-    # The ten slowest named in every run: candidates to trim, or to mark slow elsewhere.
+    # Name the ten slowest in every run, so the cost of the slow set stays visible.
     session.run("pytest", "-m", "slow", "--durations=10", *session.posargs)
 
 
