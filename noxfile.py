@@ -3,7 +3,8 @@
 Sessions: ``tests`` on every supported Python (3.11 to 3.13 from this
 machine, ``tests-3.14`` and ``tests-3.15`` from a cached Debian sid root, see
 ``tools/sid_python.py``), ``tests_slow`` and ``tests_public_paths`` once, then
-``typing``, ``stubtest``, ``docs`` and ``lint``. They run side by side, as
+``typing``, ``stubtest``, ``docs``, ``lint`` and ``migrate_real_code`` (the
+migrate codemod on real legacy projects). They run side by side, as
 many at a time as the machine has cores, each in its own environment; nox
 prints each session's log as a block when it ends, then one summary, and fails
 if any session failed. uv creates the environments when it is available (it
@@ -86,7 +87,7 @@ def sid_root(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0], tags=["tests"])
 def tests_slow(session: nox.Session) -> None:
     """Only the tests marked ``slow``: stress, load, property tests, Tornado's own suite."""
-    session.install("-e", ".[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS)
+    session.install("-e", ".[uvloop,twisted,migrate]", *TEST_DEPS, *TYPING_DEPS)
     # Name the ten slowest in every run, so the cost of the slow set stays visible.
     session.run("pytest", "-m", "slow", "--durations=10", *session.posargs)
 
@@ -94,7 +95,7 @@ def tests_slow(session: nox.Session) -> None:
 @nox.session(python=PYTHONS, tags=["tests"])
 def tests(session: nox.Session) -> None:
     """The pytest suite, on each of this machine's supported Pythons."""
-    session.install("-e", ".[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS)
+    session.install("-e", ".[uvloop,twisted,migrate]", *TEST_DEPS, *TYPING_DEPS)
     session.run("pytest", *NOT_SLOW, *session.posargs)
 
 
@@ -129,7 +130,7 @@ def quick(session: nox.Session) -> None:
     Not part of the full run, which covers it. ``pytest -m "not slow"`` in a
     developer venv is the same.
     """
-    session.install("-e", ".[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS)
+    session.install("-e", ".[uvloop,twisted,migrate]", *TEST_DEPS, *TYPING_DEPS)
     session.run("pytest", *NOT_SLOW, *session.posargs)
 
 
@@ -155,7 +156,7 @@ def _sid_pytest(
         install = [python, "-m", "pip", "install"]
     inside = [*SID_PYTHON, *options, "--"]
     session.run(*inside, f"python{version}", "-m", "venv", "--clear", envdir, external=True)
-    deps = ["-e", ".[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS]
+    deps = ["-e", ".[uvloop,twisted,migrate]", *TEST_DEPS, *TYPING_DEPS]
     session.run(*inside, *install, *deps, external=True)
     session.run(*inside, python, "-m", "pytest", *pytest_args, external=True)
 
@@ -177,7 +178,7 @@ def typing(session: nox.Session) -> None:
     prove that its signatures catch errors stock Tornado types miss.
     """
     # First as most users see it, with Tornado's own inline types only...
-    session.install("-e", ".[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS)
+    session.install("-e", ".[uvloop,twisted,migrate]", *TEST_DEPS, *TYPING_DEPS)
     session.run("mypy", "futurebridge")
     # --project: never pick up a stray pyrightconfig.json from a parent folder.
     session.run("pyright", "--project", "pyproject.toml", "futurebridge")
@@ -227,3 +228,94 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.9")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHONS, tags=["tests"])
+def reliability_debug(session: nox.Session) -> None:
+    """The reliability suites in asyncio's debug mode (PYTHONASYNCIODEBUG=1, -X dev).
+
+    Debug mode checks that loop methods are called from the right thread and
+    reports slow callbacks and never-awaited coroutines. The slow tests stay
+    in tests_slow. ``nox -s reliability_debug -- -s`` with
+    FUTUREBRIDGE_SOAK=N in the environment repeats each race N times and
+    prints the counts.
+    """
+    session.install("-e", ".[uvloop,twisted]", *TEST_DEPS)
+    env = {"PYTHONASYNCIODEBUG": "1", "PYTHONDEVMODE": "1"}
+    session.run(
+        "python",
+        "-X",
+        "dev",
+        "-m",
+        "pytest",
+        "tests/reliability",
+        "tests/test_thread.py",
+        *NOT_SLOW,
+        *session.posargs,
+        env=env,
+    )
+
+
+# Real legacy Tornado projects the migrate codemod is proven on: the sdist, the
+# package to migrate, and what its own test suite needs.
+REAL_CODE = {
+    "streamz": (
+        "streamz==0.6.6",
+        "streamz",
+        [
+            "toolz",
+            "zict",
+            "flaky",
+            "pandas",
+            "numpy",
+            "pyarrow",
+            "dask",
+            "distributed",
+            "networkx",
+            "graphviz",
+            "pytest-asyncio",
+        ],
+    ),
+    "tornado_rest_client": ("tornado_rest_client==2.1.0", "tornado_rest_client", ["mock"]),
+}
+# streamz's four pandas windowing families (-k also drops the two
+# test_groupby_aggregate_with_start_state cases) are 1,178 of its 1,580 tests
+# and three quarters of its run time; they drive synchronous streams only, where
+# the codemod changes nothing. `nox -s migrate_real_code -- --full` runs them too.
+STREAMZ_PANDAS_FAMILIES = [
+    "test_rolling_count_aggregations",
+    "test_groupby_windowing_n",
+    "test_groupby_windowing_value",
+    "test_groupby_aggregate",
+]
+
+
+@nox.session(python="3.11", tags=["real-code"])
+def migrate_real_code(session: nox.Session) -> None:
+    """Run `futurebridge migrate --write` on real legacy projects; their tests must not change.
+
+    Each project's sdist is downloaded once into .cache/sdists. Both copies'
+    suites run side by side; see tests/real_code/compare_migrated.py.
+    """
+    full = "--full" in session.posargs
+    cache = os.path.abspath(".cache/sdists")
+    os.makedirs(cache, exist_ok=True)
+    for name, (requirement, package, deps) in REAL_CODE.items():
+        version = requirement.split("==")[1]
+        sdists = glob.glob(os.path.join(cache, f"{name}-{version}.tar.gz"))
+        if not sdists:
+            session.install("pip")  # uv makes environments without it
+            session.run(
+                "python", "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                requirement, "-d", cache,
+            )  # fmt: skip
+            sdists = glob.glob(os.path.join(cache, f"{name}-{version}.tar.gz"))
+        session.install("-e", ".[migrate]", "pytest>=8.3", "pytest-timeout>=2.3", *deps)
+        pytest_args = ["--timeout=300"]
+        if name == "streamz" and not full:
+            pytest_args += ["-k", " and ".join(f"not {f}" for f in STREAMZ_PANDAS_FAMILIES)]
+        work = os.path.join(session.create_tmp(), name)
+        session.run(
+            "python", "tests/real_code/compare_migrated.py", sdists[0], package, work,
+            "--", *pytest_args,
+        )  # fmt: skip
