@@ -34,10 +34,9 @@ nox.options.reuse_existing_virtualenvs = False
 nox.options.parallel = "auto"
 nox.options.allow_parallel = True
 
-# Interpreters from this machine (pyenv or the system).
+# Interpreters from this machine (pyenv or the system). 3.14 and 3.15 come from
+# the Debian sid root that tools/sid_python.py provisions (tests-3.14/3.15).
 PYTHONS = ["3.11", "3.12", "3.13"]
-# Interpreters from the Debian sid root that tools/sid_python.py provisions.
-SID_PYTHONS = ["3.14", "3.15"]
 SID_PYTHON = [sys.executable, "tools/sid_python.py"]
 # The slow tests (stress, load, properties, Tornado's suite) run once, in
 # tests_slow; every other pytest session leaves them out.
@@ -92,6 +91,16 @@ def sid_root(session: nox.Session) -> None:
     session.run(*SID_PYTHON, external=True)
 
 
+# nox starts sessions in the order they are defined here: the longest first,
+# so that the parallel run ends with short ones filling the gaps.
+@nox.session(python=PYTHONS[0], tags=["tests"])
+def tests_slow(session: nox.Session) -> None:
+    """Only the tests marked ``slow``: stress, load, property tests, Tornado's own suite."""
+    session.install("-e", ".[uvloop,twisted,migrate]", *TEST_DEPS, *TYPING_DEPS)
+    # Name the ten slowest in every run, so the cost of the slow set stays visible.
+    session.run("pytest", "-m", "slow", "--durations=10", *session.posargs)
+
+
 @nox.session(python=PYTHONS, tags=["tests"])
 def tests(session: nox.Session) -> None:
     """The pytest suite, on each of this machine's supported Pythons."""
@@ -109,13 +118,6 @@ def tests_314(session: nox.Session) -> None:
 def tests_315(session: nox.Session) -> None:
     """The pytest suite on Debian sid's Python 3.15, in the sid root."""
     _sid_pytest(session, "3.15", *NOT_SLOW, *session.posargs)
-
-
-@nox.session(python=PYTHONS[0], tags=["tests"])
-def tests_slow(session: nox.Session) -> None:
-    """Only the tests marked ``slow``: stress, load, property tests, Tornado's own suite."""
-    session.install("-e", ".[uvloop,twisted,migrate]", *TEST_DEPS, *TYPING_DEPS)
-    session.run("pytest", "-m", "slow", *session.posargs)
 
 
 @nox.session(python=False, requires=["sid-root"], tags=["tests"])
@@ -163,7 +165,7 @@ def _sid_pytest(
         install = [python, "-m", "pip", "install"]
     inside = [*SID_PYTHON, *options, "--"]
     session.run(*inside, f"python{version}", "-m", "venv", "--clear", envdir, external=True)
-    deps = ["-e", ".[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS]
+    deps = ["-e", ".[uvloop,twisted,migrate]", *TEST_DEPS, *TYPING_DEPS]
     session.run(*inside, *install, *deps, external=True)
     session.run(*inside, python, "-m", "pytest", *pytest_args, external=True)
 
