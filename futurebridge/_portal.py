@@ -141,7 +141,7 @@ class Portal:
             if not self._open:
                 raise RuntimeError(self.unavailable(what))
             self.calls.add(call)
-            self.loop.call_soon_threadsafe(call.start, context=context)  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]
+            self.loop.call_soon_threadsafe(call.start, context=context)  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]  # pyrefly: ignore[missing-attribute]  # ty: ignore[missing-union-attribute]
 
     def close(self) -> bool:
         """Take no more calls; return True if the portal was open until now.
@@ -385,7 +385,7 @@ class Call:
             loop = self.portal.loop
             assert loop is not None  # this runs on it
             if type(obj) is _CoroutineType:
-                coro: Coroutine[Any, Any, Any] = obj
+                coro: Coroutine[Any, Any, Any] = obj  # ty: ignore[invalid-assignment]
                 self.coro = coro
                 self.future = _start_task(loop, _drive(self, coro))
                 self._link()
