@@ -4,7 +4,9 @@ Sessions: ``tests`` on every supported Python (3.11 to 3.13 from this
 machine, ``tests-3.14`` and ``tests-3.15`` from a cached Debian sid root, see
 ``tools/sid_python.py``), ``tests_slow`` and ``tests_public_paths`` once, then
 ``typing``, ``stubtest``, ``realcode`` (the Tornado stubs on real code),
-``docs``, ``lint`` and ``migrate_real_code`` (the migrate codemod on real
+``docs``, ``lint``, ``dropin`` (Tornado's and pytest-tornado's own suites with
+``@as_tornado`` in place of ``@gen.coroutine``) and ``migrate_real_code`` (the
+migrate codemod on real
 legacy projects). They run side by side, as
 many at a time as the machine has cores, each in its own environment; nox
 prints each session's log as a block when it ends, then one summary, and fails
@@ -265,6 +267,21 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.9")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHONS)
+def dropin(session: nox.Session) -> None:
+    """Tornado's and pytest-tornado 0.8.1's own suites with ``tornado.gen.coroutine``
+    replaced by ``futurebridge.as_tornado``, on futurebridge's loops over asyncio
+    and uvloop: what passes on stock passes swapped, but for the allowlist in
+    tests/dropin_tornado_runner.py (see tests/dropin_suites.py).
+
+    pytest-tornado's tests come from the Debian archive's tarball of 0.8.1
+    (its PyPI sdist has none), downloaded once and checked by SHA-256.
+    """
+    # setuptools<81: pytest-tornado 0.8.1 imports pkg_resources.
+    session.install("-e", ".[uvloop]", *TEST_DEPS, "pytest-tornado==0.8.1", "setuptools<81")
+    session.run("python", "tests/dropin_suites.py", *session.posargs)
 
 
 @nox.session(python=PYTHONS, tags=["tests"])

@@ -37,6 +37,11 @@ access                 used when (private paths on)   pays for (bench row)
 policy ``_local``      3.11-3.13, also when off     none: the only side-effect-free query
 ``IOLoop`` privates    always (no public API)        none: Tornado's registry and hooks
 =====================  ==========================  =================================
+
+Two more, for ``@as_tornado``'s fidelity to ``@gen.coroutine`` rather than
+speed: a future's ``_asyncio_future_blocking`` (``yield from`` a future in a
+legacy generator) and, in debug mode, its ``_source_traceback`` ("created at"
+names the caller).
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ __all__ = (
     "BaseLoopPaths",
     "IOLoopHooks",
     "base_loop_paths",
+    "blame_the_caller",
     "enter_task",
     "ioloop_registry",
     "leave_task",
@@ -71,6 +77,7 @@ __all__ = (
     "running_loop",
     "set_event_loop_of_thread",
     "start_task",
+    "take_yield_from_handover",
     "unlink_awaited_by",
 )
 
@@ -279,6 +286,9 @@ def _create_task_takes_eager_start(loop: asyncio.AbstractEventLoop) -> bool:
             # A C or Cython method without a signature (uvloop): trust the
             # version that documents the forwarding.
             known = sys.version_info >= (3, 13) and cls.__module__.startswith("uvloop")
+        if cls.__module__.startswith("uvloop") and sys.version_info < (3, 13):
+            # uvloop 0.23 takes eager_start on 3.12 too, but starts lazily there.
+            known = False
         _EAGER_CREATE_TASK[cls] = known
     return known
 
@@ -360,6 +370,32 @@ def quiet_destroy_pending(task: asyncio.Task[Any]) -> None:
     """
     if PRIVATE_PATHS:
         setattr(task, "_log_destroy_pending", False)  # noqa: B010
+
+
+def take_yield_from_handover(future: asyncio.Future[Any]) -> None:
+    """Take *future* over from a ``yield from future`` in a legacy generator.
+
+    ``yield from`` marks the future as handed to a task (asyncio's future
+    protocol); a driver that awaits it instead must clear the mark, as
+    ``Task.__step`` does, or the await fails with "await wasn't used with
+    future". No public equivalent: with private paths off the mark stays and
+    ``yield from`` a pending asyncio future fails as it does under plain asyncio.
+    """
+    if PRIVATE_PATHS and getattr(future, "_asyncio_future_blocking", False):
+        future._asyncio_future_blocking = False
+
+
+def blame_the_caller(future: asyncio.Future[Any], skip: tuple[str, ...]) -> None:
+    """Drop the frames of files under *skip* from where debug mode says *future* was created.
+
+    What Tornado's own ``_create_future`` does for ``@gen.coroutine``. Only
+    cosmetic: with private paths off the repr names futurebridge's line.
+    """
+    if not PRIVATE_PATHS:
+        return
+    trace: list[Any] | None = getattr(future, "_source_traceback", None)
+    while trace and trace[-1][0].startswith(skip):
+        del trace[-1]
 
 
 # --- asyncio's call graph (3.14+) -----------------------------------------------------

@@ -54,6 +54,7 @@ _T = TypeVar("_T")
 _K = TypeVar("_K")
 
 logger = logging.getLogger("futurebridge")
+_app_log = logging.getLogger("tornado.application")
 
 _Handler = Callable[[Any, asyncio.AbstractEventLoop], "asyncio.Future[Any]"]
 
@@ -141,9 +142,10 @@ def to_asyncio_future(
       *loop*, in a copy of the caller's :mod:`contextvars` context;
     * a :class:`concurrent.futures.Future`: its outcome is delivered on *loop*;
       cancelling the result cancels it if it has not started;
-    * ``None`` (a future already resolved to ``None``) or
-      :data:`tornado.gen.moment` (resolves to ``None`` after one loop
-      iteration);
+    * ``None`` or :data:`tornado.gen.moment`: resolves to ``None`` after one
+      loop iteration, so callbacks already scheduled run first (Tornado's
+      ``convert_yielded(None)`` is ``gen.moment`` too, and a legacy
+      ``while not ready: yield`` lets the loop run);
     * a list or tuple of yieldables (a future of the list of results, in
       order) or a dict of them (a future of a dict with the same keys),
       nested as deep as you like. Cancelling the aggregate cancels every
@@ -355,9 +357,7 @@ def _resolve(cls: type[Any]) -> _Handler | None:
         adapter = _adapters.get(base)
         if adapter is not None:
             return functools.partial(_from_adapter, adapter)
-    if cls is type(None):
-        return _from_none
-    if cls is _NULL_FUTURE_TYPE:
+    if cls is type(None) or cls is _NULL_FUTURE_TYPE:
         return _from_moment
     if issubclass(cls, asyncio.Future):
         return _from_asyncio_future
@@ -402,12 +402,6 @@ def _type_name(obj: object) -> str:
 
 
 # --- handlers, one per kind; each runs on the target loop's thread -------------
-
-
-def _from_none(obj: None, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
-    future: asyncio.Future[None] = loop.create_future()
-    future.set_result(None)
-    return future
 
 
 def _from_moment(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
@@ -634,11 +628,8 @@ def _gather(
         if outer.done():
             # The outcome is decided; a later exception must still be seen.
             if not child.cancelled() and (exc := child.exception()) is not None:
-                logger.error(
-                    "futurebridge: a child of a list/dict yieldable failed after the "
-                    "aggregate's outcome was decided",
-                    exc_info=exc,
-                )
+                # Tornado's logger and words, which log monitoring keys on.
+                _app_log.error("Multiple exceptions in yield list", exc_info=exc)
             return
         if child.cancelled():
             # As asyncio.gather and tornado.gen.multi: a cancelled child is an

@@ -31,6 +31,7 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import os
 import sys
 import types
 from collections.abc import Callable, Coroutine, Generator, Mapping, Sequence
@@ -38,22 +39,28 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 import tornado.gen
 from tornado.concurrent import Future
+from tornado.ioloop import IOLoop
 
 from ._asyncio_internals import (
+    PRIVATE_PATHS,
+    blame_the_caller,
     enter_task,
     leave_task,
     quiet_destroy_pending,
     running_loop,
     start_task,
+    take_yield_from_handover,
 )
 from ._convert import (
+    _check_tree,  # pyright: ignore[reportPrivateUsage]
     _handler_for,  # pyright: ignore[reportPrivateUsage]
+    _is_aggregate,  # pyright: ignore[reportPrivateUsage]
     _type_name,  # pyright: ignore[reportPrivateUsage]
     to_asyncio_future,
 )
 from ._typing import SingleYieldable
 
-__all__ = ("as_asyncio", "as_tornado")
+__all__ = ("BadYieldError", "as_asyncio", "as_tornado")
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -70,11 +77,7 @@ _Partial: type[object] = functools.partial
 # Typed loosely on purpose: the objects handed over are only known at run time.
 _to_asyncio_future: Callable[[object], asyncio.Future[Any]] = to_asyncio_future  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]  # pyrefly: ignore[bad-assignment]  # ty: ignore[invalid-assignment]
 
-_RETURN_RULE = (
-    "return a yieldable (an asyncio or Tornado future, a coroutine or other awaitable, "
-    "a concurrent.futures.Future, None, or a list or dict of those); to produce a plain "
-    "value, make the function an async def or a generator in @gen.coroutine style"
-)
+_to_asyncio_future_loop: Callable[..., asyncio.Future[Any]] = to_asyncio_future
 
 
 # --- as_asyncio -------------------------------------------------------------------
@@ -114,24 +117,40 @@ def as_asyncio(
 def as_asyncio(
     fn: Callable[_P, Mapping[_K, SingleYieldable[_T]]], /
 ) -> Callable[_P, Coroutine[Any, Any, dict[_K, _T]]]: ...
+@overload
+def as_asyncio(fn: Callable[_P, _T], /) -> Callable[_P, Coroutine[Any, Any, _T]]: ...
 def as_asyncio(fn: object, /) -> object:
     """Make *fn* a coroutine function (``async def``) that ends the way *fn*'s result ends.
+
+    ``@as_asyncio`` is for functions whose callers **await** them (or wrap
+    the call in a task): like any ``async def``, a call runs nothing until
+    it is awaited, and a call nobody awaits never runs at all. Where callers
+    yield the call from ``@gen.coroutine`` code, pass it to
+    :meth:`IOLoop.add_future <tornado.ioloop.IOLoop.add_future>` or drop it
+    ("fire and forget"), use :func:`as_tornado`, which starts at once as
+    ``@gen.coroutine`` does.
 
     *fn* may be:
 
     * an ``async def``: the result behaves exactly like it, at no cost per call;
     * a function that returns any yieldable: a ``@gen.coroutine`` function, a
       function returning a Tornado or asyncio future, a
-      :class:`concurrent.futures.Future`, a Twisted ``Deferred``, ``None``, or a
-      list or dict of those; the result is converted with
+      :class:`concurrent.futures.Future`, a Twisted ``Deferred``, or a list,
+      tuple or dict made only of those; the result is converted with
       :func:`to_asyncio_future` and awaited;
+    * a function that returns anything else (``None``, ``3``, a tuple of
+      streams): that value is the result, as with ``@gen.coroutine``;
+      ``raise gen.Return(x)`` with no ``yield`` gives ``x``;
     * a bare generator function in ``@gen.coroutine`` style, so
       ``@as_asyncio`` replaces ``@gen.coroutine`` in place: each object it
       yields is converted and awaited, the result is sent back in (an
       exception is thrown back in at the ``yield``), and ``return x`` or
-      ``raise gen.Return(x)`` gives the result. A yielded object that cannot
-      be converted is thrown back in as :class:`TypeError`, where Tornado
-      throws ``BadYieldError``.
+      ``raise gen.Return(x)`` gives the result. ``yield None`` and a bare
+      ``yield`` let the loop run one iteration, as :data:`tornado.gen.moment`
+      does; ``yield from`` an asyncio future works; a coroutine it yields
+      (alone or in a list or dict) starts at once. A yielded object that
+      cannot be converted is thrown back in as an exception that is both
+      :class:`tornado.gen.BadYieldError` and :class:`TypeError`.
 
     It works on plain functions, methods, ``classmethod`` and ``staticmethod``
     objects (in either order), abstract methods and :func:`functools.partial`
@@ -157,9 +176,9 @@ def as_asyncio(fn: object, /) -> object:
 
         print(asyncio.run(next_number(41)))  # 42
 
-    Nothing runs until the coroutine is awaited (``@gen.coroutine`` starts at
-    call time; use :func:`as_tornado` for that). The decorator takes no
-    options: write ``@as_asyncio``, not ``@as_asyncio()``.
+    The decorator takes no options: write ``@as_asyncio``, not
+    ``@as_asyncio()``. docs/migration.rst lists every way it differs from
+    ``@gen.coroutine``.
 
     Cancellation: cancelling the awaiting task cancels what is underneath: the
     Tornado or asyncio future being awaited, a concurrent future that has not
@@ -175,10 +194,7 @@ def as_asyncio(fn: object, /) -> object:
     context.
 
     :raises TypeError: at decoration time, if *fn* is a class, an async
-        generator function or not callable; when awaited, if *fn* returned
-        something that is not a yieldable (a plain value such as ``3``): the
-        message names the type it returned. ``None`` is a yieldable and
-        gives ``None``.
+        generator function or not callable.
 
     .. versionadded:: 0.1
     """
@@ -217,12 +233,18 @@ def _coroutine_function(func: Callable[..., Any]) -> Callable[..., Coroutine[Any
 
     async def await_result(*args: Any, **kwargs: Any) -> Any:
         context = contextvars.copy_context()
-        result: Any = context.run(func, *args, **kwargs)
+        try:
+            result: Any = context.run(func, *args, **kwargs)
+        except (_Return, StopIteration) as stop:
+            # raise gen.Return(x) with no yield: the Python 2 way to return x.
+            return stop.value
         if result.__class__ is _CoroutineType:
             return await result
         if result.__class__ is _GeneratorType:
             return await _drive(result, context)
-        future = context.run(_convert_result, result, func, "as_asyncio")
+        if not _is_yieldable(result):
+            return result
+        future = context.run(_to_asyncio_future, result)
         try:
             return await future
         except BaseException:
@@ -233,43 +255,52 @@ def _coroutine_function(func: Callable[..., Any]) -> Callable[..., Coroutine[Any
     return await_result
 
 
-async def _drive(gen: Generator[Any, Any, _T], context: contextvars.Context | None) -> _T:
+async def _drive(
+    gen: Generator[Any, Any, _T],
+    context: contextvars.Context | None,
+    future: asyncio.Future[Any] | None = None,
+) -> _T:
     """Run a ``@gen.coroutine``-style generator to its end (rule 3).
 
     *context* is where each step runs, or None to run in the current one.
+    *future*, if given, is what the generator waits for already.
     """
     send = gen.send
     throw = gen.throw
+    loop = running_loop()
     value: Any = None
-    yielded: Any
+    yielded: Any = None
     error: BaseException | None = None
     while True:
-        try:
-            if error is None:
-                yielded = send(value) if context is None else context.run(send, value)
-            else:
-                try:
-                    yielded = throw(error) if context is None else context.run(throw, error)
-                finally:
-                    # The exception's traceback holds this frame: drop the cycle.
-                    error = None
-        except StopIteration as stop:
-            result: _T = stop.value
-            return result
-        except _Return as ret:
-            returned: _T = ret.value
-            return returned
-        value = None
-        future: asyncio.Future[Any]
-        try:
-            if context is None or yielded.__class__ is _Future or yielded.__class__ is _Task:
-                future = _to_asyncio_future(yielded)
-            else:
-                # A coroutine becomes a task here: it must copy the body's context.
-                future = context.run(_to_asyncio_future, yielded)
-        except Exception as exc:
-            error = exc
-            continue
+        if future is None:
+            try:
+                if error is None:
+                    yielded = send(value) if context is None else context.run(send, value)
+                else:
+                    try:
+                        yielded = throw(error) if context is None else context.run(throw, error)
+                    finally:
+                        # The exception's traceback holds this frame: drop the cycle.
+                        error = None
+            except StopIteration as stop:
+                result: _T = stop.value
+                return result
+            except _Return as ret:
+                returned: _T = ret.value
+                return returned
+            value = None
+            try:
+                if yielded.__class__ is _Future or yielded.__class__ is _Task:
+                    future = _to_asyncio_future(yielded)
+                elif context is None:
+                    future = _convert_yielded(yielded, loop, True)
+                else:
+                    # A coroutine becomes a task here: it must copy the body's context.
+                    future = context.run(_convert_yielded, yielded, loop, True)
+            except Exception as exc:
+                error = _bad_yield(exc)
+                continue
+            take_yield_from_handover(future)
         try:
             value = await future
         except GeneratorExit:
@@ -282,7 +313,8 @@ async def _drive(gen: Generator[Any, Any, _T], context: contextvars.Context | No
             error = exc
             # The traceback now holds this frame, and the failed future holds
             # the exception: drop the future so that no cycle is left behind.
-            del future, yielded
+            yielded = None
+        future = None
 
 
 # --- as_tornado -------------------------------------------------------------------
@@ -316,20 +348,38 @@ def as_tornado(
 def as_tornado(
     fn: Callable[_P, Mapping[_K, SingleYieldable[_T]]], /
 ) -> Callable[_P, Future[dict[_K, _T]]]: ...
+@overload
+def as_tornado(fn: Callable[_P, _T], /) -> Callable[_P, Future[_T]]: ...
 def as_tornado(fn: object, /) -> object:
     """Make *fn* return a :class:`tornado.concurrent.Future` and start at once.
 
-    *fn* is an ``async def``, a generator function in ``@gen.coroutine``
-    style (driven as :func:`as_asyncio` drives it), or a function returning
-    any yieldable (converted with :func:`to_tornado_future`).
+    ``@as_tornado`` is a drop-in for ``@gen.coroutine``: it accepts what
+    ``@gen.coroutine`` accepts and behaves the same, except that cancelling
+    the future reaches the generator, a coroutine runs, and the types are
+    exact (docs/migration.rst lists every remaining difference). *fn* is:
+
+    * a generator function in ``@gen.coroutine`` style, driven as
+      :func:`as_asyncio` drives it: ``yield None`` or a bare ``yield`` is one
+      loop iteration, a bad yield is thrown in as an exception that is both
+      :class:`tornado.gen.BadYieldError` and :class:`TypeError`, ``yield
+      from`` an asyncio future works;
+    * an ``async def``, run as an :class:`asyncio.Task` that starts eagerly;
+    * a function returning a yieldable (a future, an awaitable, a
+      :class:`concurrent.futures.Future`, or a list, tuple or dict made only
+      of those), whose outcome becomes the result;
+    * a function returning anything else, which is the result (``return 42``,
+      a tuple of streams, ``None``); ``raise gen.Return(x)`` gives ``x``.
 
     Calling the result runs *fn* at once, up to its first suspension, as
     ``@gen.coroutine`` did, and returns a Tornado future (an
-    :class:`asyncio.Future`, a task while the coroutine runs) for its outcome.
-    Legacy code can ``x = yield f()`` inside ``@gen.coroutine`` or pass
-    ``f()`` to :meth:`tornado.ioloop.IOLoop.add_future`; new code can
-    ``await f()``. It must be called on a running loop's thread (from a
-    coroutine or a callback), as the future belongs to that loop. The
+    :class:`asyncio.Future`, a task while the body is suspended) for its
+    outcome. Legacy code can ``x = yield f()`` inside ``@gen.coroutine`` or
+    pass ``f()`` to :meth:`tornado.ioloop.IOLoop.add_future`; new code can
+    ``await f()``. The future belongs to the running loop; called with no
+    loop running (``future = f()`` before ``IOLoop.current().start()``), it
+    belongs to ``IOLoop.current()``'s loop, a generator body runs up to its
+    first suspension at once and an ``async def`` starts when the loop runs.
+    :func:`tornado.gen.is_coroutine_function` is true for the result. The
     decorator takes no options: write ``@as_tornado``, not ``@as_tornado()``.
 
     It works on plain functions, methods, ``classmethod`` and ``staticmethod``
@@ -364,20 +414,26 @@ def as_tornado(fn: object, /) -> object:
     Outcome: the result, or the exception with its original traceback, even
     one raised before the first suspension (as ``@gen.coroutine`` delivers
     it). An exception that nobody retrieves is logged once by asyncio when
-    the future is collected, never dropped.
+    the future is collected, never dropped. A legacy generator still
+    waiting when its loop closes is dropped without a message, as under
+    ``@gen.coroutine`` (its ``finally`` blocks run when it is collected);
+    an ``async def`` left so gets asyncio's "Task was destroyed but it is
+    pending!".
 
-    Cancellation: cancelling the returned future cancels the coroutine
-    (:class:`asyncio.CancelledError` is thrown in where it waits), or the
-    source future for a converted yieldable.
+    Cancellation: cancelling the returned future cancels the coroutine or
+    generator (:class:`asyncio.CancelledError` is thrown in where it waits),
+    or the source future for a converted yieldable. On every Python
+    version, the eager start follows :class:`asyncio.Task`'s rules, as
+    ``eager_start=True`` does on 3.12: :func:`asyncio.current_task` in an
+    ``async def`` body is the returned future from its first step, and a
+    cancel it requests of itself wins over a value it returns.
 
     contextvars: *fn* and its coroutine run in a copy of the caller's context.
 
     :raises TypeError: at decoration time, if *fn* is a class, an async
-        generator function or not callable; at call time, if *fn* returned
-        something that is not a yieldable (a plain value such as ``3``): the
-        message names the type it returned. ``None`` is a yieldable and gives
-        a future resolved to ``None``.
-    :raises RuntimeError: at call time, if no event loop runs on this thread.
+        generator function or not callable.
+    :raises RuntimeError: at call time with no loop running, if
+        ``IOLoop.current()`` does not run on an asyncio loop.
 
     .. versionadded:: 0.1
     """
@@ -390,190 +446,394 @@ def as_tornado(fn: object, /) -> object:
 
 
 def _future_function(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
-    if inspect.iscoroutinefunction(func):
+    start = _start_generator(func) if inspect.isgeneratorfunction(func) else _start_any(func)
+    # What tornado.gen.is_coroutine_function reads (Tornado's curl client does).
+    start.__dict__["__tornado_coroutine__"] = True
+    return start
 
-        def start_coroutine(*args: Any, **kwargs: Any) -> Future[Any]:
-            loop = _running_loop(func)
-            context = contextvars.copy_context()
-            try:
-                # Creating a coroutine runs none of its body: no need to enter context.
-                coro = func(*args, **kwargs)
-            except (Exception, _CancelledError) as exc:
-                return _failed(loop, exc)
-            return _start(coro, loop, context, func)
 
-        return start_coroutine
-
+def _start_any(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
     def start(*args: Any, **kwargs: Any) -> Future[Any]:
-        loop = _running_loop(func)
+        loop = running_loop()
+        running = loop is not None
+        if loop is None:
+            loop = _current_ioloop_loop()
         context = contextvars.copy_context()
         try:
             result: Any = context.run(func, *args, **kwargs)
+        except (_Return, StopIteration) as stop:
+            # raise gen.Return(x) with no yield: the Python 2 way to return x.
+            return _resolved(loop, stop.value)
         except (Exception, _CancelledError) as exc:
             # As @gen.coroutine: what the body raises is the future's outcome.
             return _failed(loop, exc)
         if result.__class__ is _CoroutineType:
-            return _start(result, loop, context, func)
+            return _start_task(result, loop, context, running, _task_name(func))
         if result.__class__ is _GeneratorType:
-            # The task runs in context already, so the steps need not enter it.
-            return _start(_drive(result, None), loop, context, func)
-        return context.run(_convert_result, result, func, "as_tornado")
+            return _run_generator(result, loop, context, running, func)
+        if not _is_yieldable(result):
+            return _resolved(loop, result)
+        return context.run(_to_asyncio_future_on, result, loop)
 
     return start
 
 
-def _running_loop(func: Callable[..., Any]) -> asyncio.AbstractEventLoop:
-    loop = running_loop()
-    if loop is None:
-        name = _describe(func)
+def _start_generator(func: Callable[..., Generator[Any, Any, Any]]) -> Callable[..., Future[Any]]:
+    # The first steps run in the wrapper's own frame, not in a helper's, so a
+    # recursion of legacy generators uses two frames per level, as under
+    # @gen.coroutine (issue 17 item 12). _run_generator is the same loop.
+    def start(*args: Any, **kwargs: Any) -> Future[Any]:
+        loop = running_loop()
+        running = loop is not None
+        if loop is None:
+            loop = _current_ioloop_loop()
+        context = contextvars.copy_context()
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            gen = context.run(func, *args, **kwargs)
+            send = gen.send
+            while True:
+                if error is None:
+                    yielded = context.run(send, value)
+                else:
+                    try:
+                        yielded = context.run(gen.throw, error)
+                    finally:
+                        error = None
+                value = None
+                if yielded.__class__ is _Future and yielded.get_loop() is loop:
+                    future = yielded
+                else:
+                    try:
+                        future = context.run(_convert_yielded, yielded, loop, running)
+                    except Exception as exc:
+                        error = _bad_yield(exc)
+                        continue
+                if not future.done():
+                    return _carry_on(gen, future, loop, context, running, func)
+                if future.cancelled():
+                    error = _CancelledError()
+                else:
+                    error = future.exception()
+                    if error is None:
+                        value = future.result()
+                # A failed future must not stay in this frame: on 3.12+ the
+                # error's traceback can link back to it (a reference cycle).
+                del future, yielded
+        except (StopIteration, _Return) as stop:
+            return _resolved(loop, stop.value)
+        except (Exception, _CancelledError) as exc:
+            return _failed(loop, exc)
+
+    return start
+
+
+def _current_ioloop_loop() -> asyncio.AbstractEventLoop:
+    """The asyncio loop of ``IOLoop.current()``, for a call made with no loop running.
+
+    ``@gen.coroutine`` makes its future there too: ``future = f()`` then
+    ``IOLoop.current().start()`` is a classic idiom.
+    """
+    io_loop = IOLoop.current()
+    # Tornado's own IOLoops and futurebridge's all carry their asyncio loop here.
+    loop: object = getattr(io_loop, "asyncio_loop", None)
+    if not isinstance(loop, asyncio.AbstractEventLoop):
         raise RuntimeError(
-            f"{name}() is decorated with @as_tornado and was called with no running "
-            "event loop: its future must belong to a loop, so call it from a coroutine "
-            f"or a callback on the loop, e.g. IOLoop.current().run_sync({name})"
+            f"@as_tornado needs IOLoop.current() to run on an asyncio loop (its "
+            f"asyncio_loop attribute), got {_type_name(io_loop)}"
         )
     return loop
 
 
+def _run_generator(
+    gen: Generator[Any, Any, Any],
+    loop: asyncio.AbstractEventLoop,
+    context: contextvars.Context,
+    running: bool,
+    func: object,
+) -> Future[Any]:
+    """Run a legacy generator here, as ``@gen.coroutine`` does, up to its first real suspension.
+
+    Done futures are consumed inline, with no task and no loop round trip, so a
+    generator that never waits costs one future, and a recursion of them uses
+    no more stack per level than ``@gen.coroutine``'s (issue 17 item 12). From
+    the first pending future on, a task drives the rest (rule 3).
+    """
+    send = gen.send
+    throw = gen.throw
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            if error is None:
+                yielded = context.run(send, value)
+            else:
+                try:
+                    yielded = context.run(throw, error)
+                finally:
+                    error = None
+        except (StopIteration, _Return) as stop:
+            return _resolved(loop, stop.value)
+        except (Exception, _CancelledError) as exc:
+            return _failed(loop, exc)
+        value = None
+        try:
+            future = context.run(_convert_yielded, yielded, loop, running)
+        except Exception as exc:
+            error = _bad_yield(exc)
+            continue
+        if not future.done():
+            return _carry_on(gen, future, loop, context, running, func)
+        if future.cancelled():
+            error = _CancelledError()
+        else:
+            error = future.exception()
+            if error is None:
+                value = future.result()
+        # As in _start_generator: no failed future left in this frame.
+        del future, yielded
+
+
+def _carry_on(
+    gen: Generator[Any, Any, Any],
+    future: asyncio.Future[Any],
+    loop: asyncio.AbstractEventLoop,
+    context: contextvars.Context,
+    running: bool,
+    func: object,
+) -> Future[Any]:
+    """A task that drives *gen* on from its first pending *future*."""
+    take_yield_from_handover(future)
+    task = _start_task(_drive(gen, None, future), loop, context, running, _task_name(func))
+    # As a @gen.coroutine still pending when its loop closes: no message.
+    quiet_destroy_pending(task)
+    return task
+
+
+def _to_asyncio_future_on(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+    return _to_asyncio_future_loop(obj, loop=loop)
+
+
+def _convert_yielded(
+    yielded: Any, loop: asyncio.AbstractEventLoop | None, running: bool
+) -> asyncio.Future[Any]:
+    """Convert what a legacy generator yielded; called in the generator's context.
+
+    A coroutine in it, alone or in a list, tuple or dict, starts at once on a
+    running loop, as a call of a ``@gen.coroutine`` or ``@as_tornado``
+    function does. So a sub-generator behaves the same under either
+    decorator: which child of a list fails first, or what a cancel finds,
+    does not depend on whether the sub-generator's own decorator starts it
+    lazily (issue 17 item 13). The whole aggregate is checked before any
+    child starts.
+    """
+    if running and loop is not None:
+        cls = yielded.__class__
+        # Returned, never bound to a local (see _start_task).
+        if cls is _CoroutineType:
+            return _start_eagerly(yielded, loop, contextvars.copy_context(), None)
+        if cls is list or cls is tuple or cls is dict:
+            _check_tree(yielded)
+            return _to_asyncio_future_loop(_started(yielded, loop), loop=loop)
+    return _to_asyncio_future_loop(yielded, loop=loop)
+
+
+def _started(root: Any, loop: asyncio.AbstractEventLoop) -> Any:
+    """*root* (a list, tuple or dict) with every coroutine in it started as a task, each once.
+
+    Iterative, as ``_convert`` is, so a nesting thousands deep is no RecursionError.
+    """
+    seen: dict[int, asyncio.Task[Any]] = {}
+
+    def members(obj: Any) -> tuple[list[Any], list[Any] | None]:
+        if obj.__class__ is dict:
+            return list(obj.values()), list(obj)
+        return list(obj), None
+
+    def rebuilt(obj: Any, results: list[Any], keys: list[Any] | None) -> Any:
+        if keys is not None:
+            return dict(zip(keys, results, strict=True))
+        return tuple(results) if obj.__class__ is tuple else results
+
+    children, keys = members(root)
+    stack: list[tuple[Any, list[Any], list[Any] | None, list[Any]]] = [(root, children, keys, [])]
+    while True:
+        obj, children, keys, results = stack[-1]
+        if len(results) < len(children):
+            child = children[len(results)]
+            cls = child.__class__
+            if cls is list or cls is tuple or cls is dict:
+                child_members, child_keys = members(child)
+                stack.append((child, child_members, child_keys, []))
+                continue
+            if cls is _CoroutineType:
+                task = seen.get(id(child))
+                if task is None:
+                    task = seen[id(child)] = _start_eagerly(
+                        child, loop, contextvars.copy_context(), None
+                    )
+                child = task
+            results.append(child)
+            continue
+        stack.pop()
+        built = rebuilt(obj, results, keys)
+        if not stack:
+            return built
+        stack[-1][3].append(built)
+
+
+def _resolved(loop: asyncio.AbstractEventLoop, value: object) -> Future[Any]:
+    # Not loop.create_future(): its frame would be the "created at" of debug mode.
+    future: Future[Any] = _Future(loop=loop)
+    future.set_result(value)
+    if loop.get_debug():
+        blame_the_caller(future, _NOT_THE_CALLER)
+    return future
+
+
 def _failed(loop: asyncio.AbstractEventLoop, exc: BaseException) -> Future[Any]:
-    future: Future[Any] = loop.create_future()
+    future: Future[Any] = _Future(loop=loop)
     if isinstance(exc, _CancelledError):
         future.cancel()
     else:
         future.set_exception(exc)
+    if loop.get_debug():
+        blame_the_caller(future, _NOT_THE_CALLER)
     return future
+
+
+def _start_task(
+    coro: Coroutine[Any, Any, _T],
+    loop: asyncio.AbstractEventLoop,
+    context: contextvars.Context,
+    running: bool,
+    name: str | None,
+) -> asyncio.Task[_T]:
+    # The task is returned, never bound to a local: on 3.12+ a body that fails
+    # during its eager first step links its frame to the frames that started
+    # it, and a local holding the task there would make a reference cycle.
+    if not loop.get_debug():
+        if running:
+            return _start_eagerly(coro, loop, context, name)
+        # No loop runs to host a task's first step: it starts when the loop does.
+        return loop.create_task(coro, name=name, context=context)
+    if running:
+        task = _start_eagerly(coro, loop, context, name)
+    else:
+        task = loop.create_task(coro, name=name, context=context)
+    blame_the_caller(task, _NOT_THE_CALLER)
+    return task
+
+
+# In asyncio's debug mode a future's repr says where it was created: frames of
+# these files are skipped, so that it is the decorated function's caller, as
+# Tornado's own _create_future makes it for @gen.coroutine.
+_NOT_THE_CALLER = (os.path.dirname(__file__), os.path.dirname(asyncio.__file__))
 
 
 if sys.version_info >= (3, 12):
 
-    def _start(
+    def _start_eagerly(
         coro: Coroutine[Any, Any, _T],
         loop: asyncio.AbstractEventLoop,
         context: contextvars.Context,
-        func: Callable[..., Any],
-    ) -> Future[_T]:
-        return start_task(loop, coro, context=context, name=_task_name(func))
+        name: str | None,
+    ) -> asyncio.Task[_T]:
+        return start_task(loop, coro, context=context, name=name)
 
 else:
 
-    def _start(
+    def _start_eagerly(
         coro: Coroutine[Any, Any, _T],
         loop: asyncio.AbstractEventLoop,
         context: contextvars.Context,
-        func: Callable[..., Any],
-    ) -> Future[_T]:
-        # Python 3.11 has no eager tasks. The first step runs here, with the task
-        # that will carry on already current (asyncio.timeout() and TaskGroup ask
-        # for it), and the task takes over from the first suspension.
-        carrier = _Started(coro)
-        # Through the loop, so a task factory sees it (its first step, run
-        # here by hand, is not the factory's to see).
-        task: asyncio.Task[Any] = loop.create_task(
-            carrier,
-            name=_task_name(func),
-            context=context,
-        )
-        token = enter_task(loop, task)
+        name: str | None,
+    ) -> asyncio.Task[_T]:
+        # Python 3.11 has no eager tasks (issue 17 item 11). A task schedules
+        # its first step with loop.call_soon(); that step is taken from the
+        # task as it is made (through the loop, so a task factory sees it) and
+        # run here, so it is the task's own step, with its own cancellation
+        # rules, current_task() and result, and nothing stays queued.
+        if not PRIVATE_PATHS:
+            return loop.create_task(coro, name=name, context=context)
+        taken: list[tuple[Callable[..., object], tuple[object, ...], dict[str, Any]]] = []
+
+        def take(callback: Callable[..., object], *args: object, **kwargs: Any) -> None:
+            taken.append((callback, args, kwargs))
+
         try:
-            context.run(carrier.first_step)
+            attributes: dict[str, Any] = vars(loop)
+        except TypeError:  # pragma: no cover - a loop with no __dict__: no eager start
+            return loop.create_task(coro, name=name, context=context)
+        saved = attributes.get("call_soon", _MISSING)
+        attributes["call_soon"] = take
+        try:
+            task = loop.create_task(coro, name=name, context=context)
         finally:
-            leave_task(loop, token)
-        if not carrier.finished:
-            return task
-        # Done without suspending: a done future, as an eager task would be.
-        # The task ends quietly with None on its first step, if the loop ever
-        # runs it, so it must not be reported as destroyed while pending.
-        quiet_destroy_pending(task)
-        # Made in a helper: the exception's traceback reaches this frame through
-        # first_step's, so a local here holding the future would be a cycle.
-        return carrier.settled(loop)
-
-    class _Started(Coroutine[Any, Any, Any]):
-        """A coroutine whose first step already ran, as a Task's coroutine (3.11).
-
-        The task's first ``send`` gets what that step yielded; every later
-        ``send`` and ``throw`` goes to the coroutine itself.
-        """
-
-        __slots__ = ("_coro", "_handed_over", "_yielded", "error", "finished", "result")
-
-        def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
-            self._coro = coro
-            self._yielded: Any = None
-            self._handed_over = False
-            self.finished = False
-            self.result: Any = None
-            self.error: BaseException | None = None
-
-        def first_step(self) -> None:
-            try:
-                self._yielded = self._coro.send(None)
-            except StopIteration as stop:
-                self.finished = True
-                self.result = stop.value
-            except BaseException as exc:
-                self.finished = True
-                if not isinstance(exc, Exception | _CancelledError):
-                    raise  # KeyboardInterrupt, SystemExit: as a task would.
-                self.error = exc
-
-        def settled(self, loop: asyncio.AbstractEventLoop) -> Future[Any]:
-            """A future done with the outcome of a coroutine that never suspended."""
-            future: Future[Any] = loop.create_future()
-            if self.error is None:
-                future.set_result(self.result)
-            elif isinstance(self.error, _CancelledError):
-                future.cancel()
+            if saved is _MISSING:
+                del attributes["call_soon"]
             else:
-                future.set_exception(self.error)
-            self.error = self.result = None
-            return future
+                attributes["call_soon"] = saved
+        if len(taken) != 1 or taken[0][1]:
+            # Not the one first step of a Task: hand back what was taken.
+            for callback, args, kwargs in taken:
+                loop.call_soon(callback, *args, **kwargs)
+            return task
+        step = taken[0][0]
+        # A task step refuses to run while another task is current: the
+        # caller's task steps aside for it, as eager_start does on 3.12.
+        outer = enter_task(loop, task)
+        leave_task(loop, None)
+        try:
+            context.run(step)
+        finally:
+            leave_task(loop, outer)
+        return task
 
-        def send(self, value: Any, /) -> Any:
-            if self._handed_over:
-                return self._coro.send(value)
-            self._handed_over = True
-            if self.finished:
-                raise StopIteration
-            yielded, self._yielded = self._yielded, None
-            return yielded
+    _MISSING: Any = object()
 
-        def throw(self, typ: Any, val: Any = None, tb: Any = None, /) -> Any:
-            exc: BaseException = typ if val is None else val
-            if not self._handed_over:
-                self._handed_over = True
-                if self.finished:
-                    raise exc
-                # Cancelled before the task saw the future it waits for:
-                # cancel that future, as Task.cancel() would have.
-                yielded, self._yielded = self._yielded, None
-                if isinstance(yielded, _Future):
-                    yielded.cancel()
-            return self._coro.throw(exc)
 
-        def close(self) -> None:
-            self._coro.close()
-
-        def __getattr__(self, name: str) -> Any:
-            # __qualname__, cr_frame, cr_code...: the task's repr and get_stack().
-            return getattr(self._coro, name)
-
-        def __await__(self) -> Generator[Any, None, Any]:
-            raise TypeError("futurebridge's internal task carrier is not awaitable")
+def _task_name(func: object) -> str:
+    # What asyncio's task listings (and ``python -m asyncio pstree``) show.
+    return f"as_tornado:{_describe(func)}"
 
 
 # --- shared -------------------------------------------------------------------------
 
 
-def _convert_result(result: object, func: Callable[..., Any], decorator: str) -> Future[Any]:
-    """Convert what *func* returned, or say why it cannot be (rule 5)."""
+class BadYieldError(tornado.gen.BadYieldError, TypeError):
+    """A legacy generator yielded something that is not a yieldable.
+
+    Both :class:`tornado.gen.BadYieldError`, which ``@gen.coroutine`` raises
+    and legacy code catches, and :class:`TypeError`, which the converters
+    raise for the same mistake.
+    """
+
+
+def _bad_yield(exc: Exception) -> Exception:
+    """What a generator gets thrown in when converting what it yielded failed."""
+    if isinstance(exc, TypeError) and not isinstance(exc, tornado.gen.BadYieldError):
+        return BadYieldError(str(exc))
+    return exc
+
+
+def _is_yieldable(result: object) -> bool:
+    """Whether a returned *result* is waited for (True) or is itself the value.
+
+    A future, an awaitable, a concurrent future, or a list, tuple or dict made
+    only of those (at any depth) is waited for, as futurebridge always did and
+    as the types say; ``None`` and anything else is the value, as with
+    ``@gen.coroutine`` (issue 13 item 1).
+    """
+    if result is None:
+        return False
     try:
-        _handler_for(result)
+        if _is_aggregate(_handler_for(result)):
+            _check_tree(result)
     except TypeError:
-        raise TypeError(
-            f"{_describe(func)}(), decorated with @{decorator}, returned a value of type "
-            f"{_type_name(result)}, which is not a yieldable: {_RETURN_RULE}"
-        ) from None
-    return _to_asyncio_future(result)
+        return False
+    return True
 
 
 def _check_decoratable(fn: object, decorator: str) -> Callable[..., Any]:
@@ -617,11 +877,6 @@ def _innermost(func: object) -> object:
     while func.__class__ is _Partial:
         func = getattr(func, "func")
     return func
-
-
-def _task_name(func: object) -> str:
-    # What asyncio's task listings (and ``python -m asyncio pstree``) show.
-    return f"as_tornado:{_describe(func)}"
 
 
 def _describe(func: object) -> str:

@@ -69,6 +69,7 @@ PYTHON: dict[str, dict[str, str]] = {
     },
     "function": {
         "asyncio.create_task": "asyncio-task",
+        "asyncio.current_task": "asyncio-task",
         "asyncio.gather": "asyncio-task",
         "asyncio.get_event_loop": "asyncio-eventloop",
         "asyncio.get_running_loop": "asyncio-eventloop",
@@ -76,6 +77,7 @@ PYTHON: dict[str, dict[str, str]] = {
         "asyncio.run": "asyncio-runner",
         "asyncio.run_coroutine_threadsafe": "asyncio-task",
         "asyncio.set_event_loop": "asyncio-eventloop",
+        "asyncio.shield": "asyncio-task",
         "asyncio.sleep": "asyncio-task",
         "asyncio.to_thread": "asyncio-task",
         "asyncio.wait_for": "asyncio-task",
@@ -139,6 +141,7 @@ TORNADO: dict[str, dict[str, str]] = {
     "function": {
         "tornado.gen.coroutine": "gen",
         "tornado.gen.convert_yielded": "gen",
+        "tornado.gen.is_coroutine_function": "gen",
         "tornado.gen.multi": "gen",
         "tornado.gen.with_timeout": "gen",
         "tornado.gen.sleep": "gen",

@@ -139,6 +139,16 @@ class Concrete(Service):
         return x
 
 
+@as_asyncio
+def plain_number(x: int) -> int:
+    return x
+
+
+@as_tornado
+def plain_pair(x: int) -> tuple[str, bytes]:
+    return str(x), b"%d" % x
+
+
 async def positive_cases(service: Concrete) -> None:
     coro = native(1)
     same = assert_type(coro, Coroutine[Any, Any, str])
@@ -156,6 +166,11 @@ async def positive_cases(service: Concrete) -> None:
     assert_type(await started(1, label="t"), str)
     assert_type(started_legacy(1), Future[bytes])
     assert_type(started_list(1), Future[list[int]])
+
+    # A plain value is the result, as with @gen.coroutine: Callable[P, T]
+    # becomes Callable[P, Future[T]] (Coroutine[Any, Any, T] for @as_asyncio).
+    assert_type(await plain_number(1), int)
+    assert_type(plain_pair(1), Future[tuple[str, bytes]])
 
     # The result of @as_asyncio is a coroutine, which create_task accepts.
     assert_type(asyncio.create_task(native(1)), asyncio.Task[str])
@@ -212,14 +227,7 @@ async def negative_cases(service: Concrete) -> None:
     fut: Future[int] = started(1)  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]  # pyrefly: ignore[bad-assignment]  # ty: ignore[invalid-assignment]
     del text, data, fut
 
-    # Not a coroutine function: a plain value is not a yieldable.
-    @as_asyncio  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue, reportUntypedFunctionDecorator]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
-    def plain() -> int:
-        return 1
-
-    @as_tornado  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue, reportUntypedFunctionDecorator]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
-    def plain_too() -> str:
-        return ""
+    plain_pair("1")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # pyrefly: ignore[bad-argument-type]  # ty: ignore[invalid-argument-type]
 
     # @as_tornado gives a future, not a coroutine: asyncio.run refuses it.
     asyncio.run(started(1))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # pyrefly: ignore[bad-argument-type]  # ty: ignore[invalid-argument-type]
