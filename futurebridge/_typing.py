@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     # The class of tornado.gen.moment, for the converters' overloads only.
     # Tornado types gen.moment as a Future[None]; futurebridge-tornado-stubs
     # types it as this class, which is not awaitable. Never used at run time.
-    from tornado.gen import _NullFuture  # pyright: ignore[reportPrivateUsage]
+    from ._asyncio_internals import NullFuture
 
-    Moment: TypeAlias = _NullFuture
+    Moment: TypeAlias = NullFuture
 
 #: ``None`` when a list or dict given to a converter holds ``None`` (which
 #: resolves to ``None``), else nothing (``Never``, the default). One overload
