@@ -226,7 +226,7 @@ def to_tornado_future(obj: object, /) -> asyncio.Future[Any]:
         if isinstance(obj, asyncio.Future):
             return obj  # pyright: ignore[reportUnknownVariableType]
         raise RuntimeError(
-            f"to_tornado_future() got a {_type_name(obj)} with no running event loop: "
+            f"to_tornado_future() got {_a_type_name(obj)} with no running event loop: "
             "call it on the IOLoop (from a coroutine or a callback), or use "
             "to_asyncio_future(obj, loop=...) to choose the loop"
         )
@@ -294,7 +294,7 @@ def _convert(obj: object, loop: object) -> asyncio.Future[Any]:
         )
     if loop.is_closed():
         raise RuntimeError(
-            f"cannot convert a {_type_name(obj)} onto a closed event loop; "
+            f"cannot convert {_a_type_name(obj)} onto a closed event loop; "
             "pass loop= a loop that is open"
         )
     handler = _handler_for(obj)
@@ -351,7 +351,7 @@ def _resolve(cls: type[Any]) -> _Handler | None:
 
 
 def _not_yieldable_message(obj: object) -> str:
-    name = _type_name(obj)
+    name = _a_type_name(obj)
     hint = ""
     if isinstance(obj, types.GeneratorType | types.AsyncGeneratorType):
         hint = (
@@ -360,7 +360,7 @@ def _not_yieldable_message(obj: object) -> str:
         )
     elif callable(obj):
         hint = " Did you mean to call it first?"
-    return f"cannot convert a {name} to a future: expected {_ACCEPTED}.{hint}"
+    return f"cannot convert {name} to a future: expected {_ACCEPTED}.{hint}"
 
 
 def _type_name(obj: object) -> str:
@@ -368,6 +368,13 @@ def _type_name(obj: object) -> str:
     if cls.__module__ == "builtins":
         return cls.__qualname__
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _a_type_name(obj: object) -> str:
+    """The type of *obj* with its article: "an int", "a str", "a uvloop.Loop"."""
+    name = _type_name(obj)
+    # "u" mostly sounds as "you" in type names (uvloop, UnicodeDecodeError).
+    return f"{'an' if name[:1].lower() in 'aeio' else 'a'} {name}"
 
 
 # --- handlers, one per kind; each runs on the target loop's thread -------------
@@ -410,6 +417,15 @@ def _from_adapter(
             f"the adapter registered for {_type_name(obj)} returned another "
             f"{_type_name(obj)}: it must return a different awaitable"
         )
+    try:
+        _handler_for(awaitable)
+    except TypeError:
+        name = getattr(adapter, "__qualname__", repr(adapter))
+        raise TypeError(
+            f"the adapter {name} registered for {_type_name(obj)} returned "
+            f"{_a_type_name(awaitable)}, which is not awaitable: an adapter must return "
+            "an awaitable (a coroutine, a future, an object with __await__)"
+        ) from None
     future = _convert_here(awaitable, loop)
     # A task cancelled before its first step never runs the adapter's code, so
     # that code cannot pass the cancellation on: do it here, where we can.
@@ -474,8 +490,8 @@ def _from_sequence(
     objs: Sequence[object], loop: asyncio.AbstractEventLoop
 ) -> asyncio.Future[list[Any]]:
     path = (id(objs),)
-    for obj in objs:
-        _check(obj, path)
+    for index, obj in enumerate(objs):
+        _check(obj, path, f"[{index}]", objs)
     return _gather(_convert_each_once(objs, loop), None, loop)
 
 
@@ -483,8 +499,8 @@ def _from_mapping(
     objs: Mapping[Any, object], loop: asyncio.AbstractEventLoop
 ) -> asyncio.Future[dict[Any, Any]]:
     path = (id(objs),)
-    for obj in objs.values():
-        _check(obj, path)
+    for key, obj in objs.items():
+        _check(obj, path, f"[{key!r}]", objs)
     keys = list(objs)
     return _gather(_convert_each_once([objs[key] for key in keys], loop), keys, loop)
 
@@ -509,27 +525,32 @@ def _convert_each_once(
     return children
 
 
-def _check(obj: object, path: tuple[int, ...]) -> None:
+def _check(obj: object, path: tuple[int, ...], where: str, top: object) -> None:
     """Raise TypeError now if *obj* could not be converted (rule 4).
 
     *path* holds the ids of the aggregates that enclose *obj*. An aggregate
     that contains itself can never resolve; without this check it ended in a
     RecursionError from deep inside this function (found by the bad-input suite).
+    *where* locates *obj* in the outermost aggregate *top* (``[2]['user']``),
+    so that the error names the bad element, however deep.
     """
-    handler = _handler_for(obj)
+    try:
+        handler = _handler_for(obj)
+    except TypeError as exc:
+        raise TypeError(f"item {where} of the {_type_name(top)}: {exc}") from None
     if handler is _from_sequence or handler is _from_mapping:
         if id(obj) in path:
             raise TypeError(
-                f"cannot convert a {_type_name(obj)} that contains itself: a list, tuple "
+                f"cannot convert {_a_type_name(obj)} that contains itself: a list, tuple "
                 "or dict of yieldables must not contain itself at any depth"
             )
         path = (*path, id(obj))
         if handler is _from_sequence:
-            for child in cast("Sequence[object]", obj):
-                _check(child, path)
+            for index, child in enumerate(cast("Sequence[object]", obj)):
+                _check(child, path, f"{where}[{index}]", top)
         else:
-            for child in cast("Mapping[object, object]", obj).values():
-                _check(child, path)
+            for key, child in cast("Mapping[object, object]", obj).items():
+                _check(child, path, f"{where}[{key!r}]", top)
 
 
 def _gather(

@@ -41,6 +41,7 @@ import tornado.gen
 from tornado.concurrent import Future
 
 from ._convert import (
+    _a_type_name,  # pyright: ignore[reportPrivateUsage]
     _handler_for,  # pyright: ignore[reportPrivateUsage]
     _type_name,  # pyright: ignore[reportPrivateUsage]
     to_asyncio_future,
@@ -576,7 +577,7 @@ def _check_decoratable(fn: object, decorator: str) -> Callable[..., Any]:
     if not callable(fn):
         raise TypeError(
             f"@{decorator} decorates a function, method, classmethod, staticmethod or "
-            f"functools.partial, got a {_type_name(fn)}"
+            f"functools.partial, got {_a_type_name(fn)}"
         )
     if inspect.isasyncgenfunction(fn):
         raise TypeError(

@@ -235,7 +235,7 @@ def test_bad_yield_is_thrown_in_as_type_error(run: Run) -> None:
 
     async def main() -> None:
         message = await bad_then_recovers()
-        assert "cannot convert a int" in message
+        assert "cannot convert an int" in message
 
     run(main())
 
@@ -929,7 +929,7 @@ def test_decorating_a_class_or_a_non_callable_fails_at_once(decorator: Decorator
 
     with pytest.raises(TypeError, match=rf"@{name} cannot decorate a class \(.*Thing\)"):
         decorator(Thing)
-    with pytest.raises(TypeError, match=rf"@{name} decorates a function.*got a int"):
+    with pytest.raises(TypeError, match=rf"@{name} decorates a function.*got an int"):
         decorator(3)
     with pytest.raises(TypeError, match=rf"@{name} decorates a function.*got a str"):
         decorator(staticmethod("not callable"))

@@ -16,7 +16,16 @@ from __future__ import annotations
 import asyncio
 from typing import TypeVar
 
-from twisted.internet.defer import Deferred
+try:
+    from twisted.internet.defer import Deferred
+except ModuleNotFoundError as exc:
+    if exc.name is None or exc.name.split(".")[0] != "twisted":
+        raise
+    raise ModuleNotFoundError(
+        "futurebridge.contrib.twisted needs Twisted, which is not installed: "
+        "pip install 'futurebridge[twisted]'",
+        name=exc.name,
+    ) from exc
 
 from .._convert import register_adapter
 
