@@ -1,8 +1,8 @@
 """Where the time goes in the bench rows that miss (or barely meet) their targets.
 
-Run from a source checkout::
+A developer's tool, not a user command::
 
-    python benchmarks/diagnose.py [--quick]
+    python -m futurebridge._tools.bench_diagnose [--quick]
 
 Each section rebuilds one operation step by step, from the raw asyncio floor
 up to futurebridge's full code path, and measures every step with the bench
@@ -28,7 +28,9 @@ from threading import get_ident
 from typing import Any, cast
 
 from futurebridge import AsyncIOLoop, LoopThread, to_asyncio_future
-from futurebridge._tools.bench import (
+
+from .._callbacks import _run_callback
+from .bench import (
     Row,
     Timer,
     Variant,
@@ -41,11 +43,6 @@ from futurebridge._tools.bench import (
     _scheduling,
     run_bench,
 )
-
-try:  # Where the IOLoop's callback wrapper lives depends on the version.
-    from futurebridge._callbacks import _run_callback  # type: ignore[import-not-found, unused-ignore]
-except ImportError:
-    from futurebridge._ioloop import _run_callback  # type: ignore[attr-defined, no-redef, unused-ignore]
 
 _Future = asyncio.Future
 
