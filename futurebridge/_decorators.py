@@ -43,7 +43,6 @@ from tornado.concurrent import Future
 from ._convert import (
     _a_type_name,  # pyright: ignore[reportPrivateUsage]
     _handler_for,  # pyright: ignore[reportPrivateUsage]
-    _type_name,  # pyright: ignore[reportPrivateUsage]
     to_asyncio_future,
 )
 from ._typing import SingleYieldable
@@ -160,8 +159,8 @@ def as_asyncio(fn: object, /) -> object:
     Tornado or asyncio future being awaited, a concurrent future that has not
     started, and a generator, which gets :class:`asyncio.CancelledError`
     thrown in at its current ``yield`` so its ``finally`` blocks run. (A
-    generator under ``@gen.coroutine`` keeps running instead, Tornado issues
-    2990 and 3537: decorating such a function only cancels its future, so
+    generator under ``@gen.coroutine`` keeps running instead, Tornado issue
+    2990, still so in 6.6.1: decorating such a function only cancels its future, so
     replace ``@gen.coroutine`` with ``@as_asyncio`` rather than stacking them.)
 
     contextvars: *fn*, and every step of a generator, runs in a copy of the
@@ -562,8 +561,8 @@ def _convert_result(result: object, func: Callable[..., Any], decorator: str) ->
         _handler_for(result)
     except TypeError:
         raise TypeError(
-            f"{_describe(func)}(), decorated with @{decorator}, returned a value of type "
-            f"{_type_name(result)}, which is not a yieldable: {_RETURN_RULE}"
+            f"{_describe(func)}(), decorated with @{decorator}, returned "
+            f"{_a_type_name(result)}, which is not a yieldable: {_RETURN_RULE}"
         ) from None
     return _to_asyncio_future(result)
 

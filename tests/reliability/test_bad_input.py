@@ -419,7 +419,7 @@ def test_adapters_that_misbehave() -> None:
     register_adapter(Raises, raising_adapter)
 
     async def main() -> None:
-        with pytest.raises(TypeError, match="cannot convert an int"):
+        with pytest.raises(TypeError, match="returned an int, which is not awaitable"):
             to_asyncio_future(ReturnsJunk())  # type: ignore[call-overload]
         with pytest.raises(LookupError, match="adapter failed"):
             to_asyncio_future(Raises())  # type: ignore[call-overload]
