@@ -122,3 +122,19 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.9")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python="3.11", default=False)
+def docs_screenshots(session: nox.Session) -> None:
+    """Screenshots of the first pages a newcomer reads, at 1280 px, and a check of every table.
+
+    Builds the site, then ``docs/_ext/screenshots.py`` loads index, getting
+    started, migration, comparison, yieldables and the API reference in
+    headless Chromium (Debian's ``chromium``), fails if a table is cut off,
+    and writes ``docs/_build/screenshots/PAGE.png`` to be looked at.
+    """
+    session.install("-e", ".[uvloop,twisted]", *DOCS_DEPS)
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-n", "-q", "-b", "html", "docs", "docs/_build/html"
+    )
+    session.run("python", "docs/_ext/screenshots.py", "docs/_build/html", "docs/_build/screenshots")

@@ -18,14 +18,14 @@ from typing import TypeVar
 
 try:
     from twisted.internet.defer import Deferred
-except ModuleNotFoundError as exc:
-    if exc.name is None or exc.name.split(".")[0] != "twisted":
+except ModuleNotFoundError as _missing:
+    if _missing.name is None or _missing.name.split(".")[0] != "twisted":
         raise
     raise ModuleNotFoundError(
         "futurebridge.contrib.twisted needs Twisted, which is not installed: "
         "pip install 'futurebridge[twisted]'",
-        name=exc.name,
-    ) from exc
+        name=_missing.name,
+    ) from _missing
 
 from .._convert import register_adapter
 
