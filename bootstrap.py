@@ -51,6 +51,13 @@ def _has_pip(python: Path) -> bool:
     return probe.returncode == 0
 
 
+def _has_ensurepip() -> bool:
+    try:
+        return importlib.util.find_spec("ensurepip") is not None
+    except (ImportError, ValueError):  # ValueError: blocked with sys.modules["ensurepip"] = None
+        return False
+
+
 def _ssl_context() -> ssl.SSLContext:
     # The certificate bundle pip is told to use (a company proxy's, say) also
     # serves here; otherwise the system's.
@@ -105,7 +112,7 @@ def bootstrap(env_dir: Path) -> Path:
     python = _python(env_dir)
     if _has_pip(python):
         return python
-    with_pip = importlib.util.find_spec("ensurepip") is not None
+    with_pip = _has_ensurepip()
     print(f"bootstrap: creating {env_dir} with Python {sys.version.split()[0]}", flush=True)
     venv.EnvBuilder(with_pip=with_pip, clear=python.exists()).create(env_dir)
     if not with_pip:

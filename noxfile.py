@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import subprocess
+import tarfile
+from pathlib import Path
 
 import nox
 
@@ -138,3 +141,41 @@ def docs_screenshots(session: nox.Session) -> None:
         "sphinx-build", "-W", "--keep-going", "-n", "-q", "-b", "html", "docs", "docs/_build/html"
     )
     session.run("python", "docs/_ext/screenshots.py", "docs/_build/html", "docs/_build/screenshots")
+
+
+@nox.session(python="3.11")
+def quickstart(session: nox.Session) -> None:
+    """README command 1 as written, with nothing on PATH but a python3 that has no ensurepip.
+
+    See ``tests/install_checks.py``: ``bootstrap.py`` must fetch pip from the
+    package index, and the demo must pass every check.
+    """
+    session.run("python", "tests/install_checks.py", "quickstart")
+
+
+@nox.session(python="3.11")
+def package(session: nox.Session) -> None:
+    """The sdist and the wheel stand alone.
+
+    The sdist builds, installs and passes its own tests (those not marked
+    slow), run from the unpacked sdist; the wheel's ``bench --quick``, run
+    outside the source tree, exits 0 with every row measured.
+    """
+    dist = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.install("build>=1.2")
+    session.run("python", "-m", "build", "--outdir", str(dist), ".")
+    (sdist,) = dist.glob("futurebridge-*.tar.gz")
+    (wheel,) = dist.glob("futurebridge-*.whl")
+    unpacked = dist / "sdist"
+    with tarfile.open(sdist) as archive:
+        if hasattr(tarfile, "data_filter"):  # Python 3.11.4+ and security backports
+            archive.extractall(unpacked, filter="data")
+        else:
+            archive.extractall(unpacked)
+    (source,) = unpacked.iterdir()
+    session.install(f"{source}[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS)
+    with session.chdir(source):
+        session.run("pytest", "-m", "not slow", "-q", "-p", "no:cacheprovider")
+    session.install("--force-reinstall", "--no-deps", f"{wheel}")
+    session.run("python", "tests/install_checks.py", "bench-from-wheel")
