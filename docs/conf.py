@@ -78,7 +78,8 @@ html_css_files = ["custom.css"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 # Full names in signatures: the overloads for asyncio.Future and
-# concurrent.futures.Future would otherwise both read "Future[_T]".
+# concurrent.futures.Future would otherwise both read "Future[_T]". The
+# names are then tidied by _tidy_signature below.
 autodoc_typehints_format = "fully-qualified"
 autodoc_preserve_defaults = True
 python_use_unqualified_type_names = False
@@ -168,7 +169,33 @@ class _PyMethod(PyMethod):
         return super().handle_signature(_fix_paramspec(sig), signode)
 
 
+# Signatures show each type by the name a reader imports it by; only the two
+# Futures keep their module, which is what tells the overloads apart. A "~"
+# shows the last part of a name and still links the whole.
+_SIGNATURE_NAMES = [
+    (re.compile(r"\b_asyncio\.(Future|Task)\b"), r"asyncio.\1"),
+    (re.compile(r"\bconcurrent\.futures\._base\.Future\b"), "concurrent.futures.Future"),
+    (re.compile(r"\basyncio\.events\.AbstractEventLoop\b"), "~asyncio.AbstractEventLoop"),
+    (re.compile(r"\bfuturebridge\.\w+\.(_[A-Z]\w*)"), r"\1"),
+    (re.compile(r"(?<![~.\w])((?:collections\.abc|typing|types)\.\w+)"), r"~\1"),
+]
+
+
+def _tidy_signature(
+    app: Any, what: str, name: str, obj: Any, options: Any, signature: str | None, ret: str | None
+) -> tuple[str | None, str | None]:
+    def tidy(text: str | None) -> str | None:
+        if text is None:
+            return None
+        for pattern, replacement in _SIGNATURE_NAMES:
+            text = pattern.sub(replacement, text)
+        return text
+
+    return tidy(signature), tidy(ret)
+
+
 def setup(app: Any) -> None:
+    app.connect("autodoc-process-signature", _tidy_signature)
     app.connect("missing-reference", _resolve_source_text_future)
     app.add_directive_to_domain("py", "function", _PyFunction, override=True)
     app.add_directive_to_domain("py", "method", _PyMethod, override=True)
