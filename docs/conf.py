@@ -161,12 +161,12 @@ def _fix_paramspec(sig: str) -> str:
 
 class _PyFunction(PyFunction):
     def handle_signature(self, sig: str, signode: Any) -> Any:
-        return super().handle_signature(_fix_paramspec(sig), signode)
+        return super().handle_signature(_tidy_signature(_fix_paramspec(sig)), signode)
 
 
 class _PyMethod(PyMethod):
     def handle_signature(self, sig: str, signode: Any) -> Any:
-        return super().handle_signature(_fix_paramspec(sig), signode)
+        return super().handle_signature(_tidy_signature(_fix_paramspec(sig)), signode)
 
 
 # Signatures show each type by the name a reader imports it by; only the two
@@ -176,26 +176,18 @@ _SIGNATURE_NAMES = [
     (re.compile(r"\b_asyncio\.(Future|Task)\b"), r"asyncio.\1"),
     (re.compile(r"\bconcurrent\.futures\._base\.Future\b"), "concurrent.futures.Future"),
     (re.compile(r"\basyncio\.events\.AbstractEventLoop\b"), "~asyncio.AbstractEventLoop"),
-    (re.compile(r"\bfuturebridge\.\w+\.(_[A-Z]\w*)"), r"\1"),
+    (re.compile(r"\bfuturebridge\.\w+\.(_[A-Z][a-z]?s?)\b"), r"\1"),  # type variables
     (re.compile(r"(?<![~.\w])((?:collections\.abc|typing|types)\.\w+)"), r"~\1"),
 ]
 
 
-def _tidy_signature(
-    app: Any, what: str, name: str, obj: Any, options: Any, signature: str | None, ret: str | None
-) -> tuple[str | None, str | None]:
-    def tidy(text: str | None) -> str | None:
-        if text is None:
-            return None
-        for pattern, replacement in _SIGNATURE_NAMES:
-            text = pattern.sub(replacement, text)
-        return text
-
-    return tidy(signature), tidy(ret)
+def _tidy_signature(sig: str) -> str:
+    for pattern, replacement in _SIGNATURE_NAMES:
+        sig = pattern.sub(replacement, sig)
+    return sig
 
 
 def setup(app: Any) -> None:
-    app.connect("autodoc-process-signature", _tidy_signature)
     app.connect("missing-reference", _resolve_source_text_future)
     app.add_directive_to_domain("py", "function", _PyFunction, override=True)
     app.add_directive_to_domain("py", "method", _PyMethod, override=True)
