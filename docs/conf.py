@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sphinx.domains.python import PyFunction, PyMethod
+from sphinx.domains.python import PyAttribute, PyClasslike, PyFunction, PyMethod, PyProperty
 from sphinx.ext import intersphinx
 
 HERE = Path(__file__).resolve().parent
@@ -164,6 +164,25 @@ class _PyFunction(PyFunction):
         return super().handle_signature(_tidy_signature(_fix_paramspec(sig)), signode)
 
 
+class _PyClass(PyClasslike):
+    def handle_signature(self, sig: str, signode: Any) -> Any:
+        return super().handle_signature(_tidy_signature(sig), signode)
+
+
+class _PyProperty(PyProperty):
+    def handle_signature(self, sig: str, signode: Any) -> Any:
+        if self.options.get("type"):
+            self.options["type"] = _tidy_signature(self.options["type"])
+        return super().handle_signature(_tidy_signature(sig), signode)
+
+
+class _PyAttribute(PyAttribute):
+    def handle_signature(self, sig: str, signode: Any) -> Any:
+        if self.options.get("type"):
+            self.options["type"] = _tidy_signature(self.options["type"])
+        return super().handle_signature(_tidy_signature(sig), signode)
+
+
 class _PyMethod(PyMethod):
     def handle_signature(self, sig: str, signode: Any) -> Any:
         return super().handle_signature(_tidy_signature(_fix_paramspec(sig)), signode)
@@ -191,3 +210,6 @@ def setup(app: Any) -> None:
     app.connect("missing-reference", _resolve_source_text_future)
     app.add_directive_to_domain("py", "function", _PyFunction, override=True)
     app.add_directive_to_domain("py", "method", _PyMethod, override=True)
+    app.add_directive_to_domain("py", "class", _PyClass, override=True)
+    app.add_directive_to_domain("py", "property", _PyProperty, override=True)
+    app.add_directive_to_domain("py", "attribute", _PyAttribute, override=True)
