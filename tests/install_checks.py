@@ -130,7 +130,7 @@ def bench_from_wheel() -> int:
         check=True,
     ).stdout.strip()
     problems = []
-    if Path(imported_from).resolve().is_relative_to(ROOT):
+    if Path(imported_from).resolve().parent == ROOT / "futurebridge":
         problems.append(f"futurebridge was imported from the source tree: {imported_from}")
     if result.returncode != 0:
         problems.append(f"bench --quick exited {result.returncode}: {result.stderr[-2000:]}")
