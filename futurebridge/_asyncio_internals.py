@@ -57,6 +57,7 @@ from typing import Any, TypeVar, cast
 from tornado.ioloop import IOLoop
 
 __all__ = (
+    "CALL_GRAPH",
     "EAGER_TASKS",
     "PRIVATE_PATHS",
     "BaseLoopPaths",
@@ -65,10 +66,12 @@ __all__ = (
     "enter_task",
     "ioloop_registry",
     "leave_task",
+    "link_awaited_by",
     "quiet_destroy_pending",
     "running_loop",
     "set_event_loop_of_thread",
     "start_task",
+    "unlink_awaited_by",
 )
 
 _T = TypeVar("_T")
@@ -354,6 +357,31 @@ def quiet_destroy_pending(task: asyncio.Task[Any]) -> None:
     """
     if PRIVATE_PATHS:
         setattr(task, "_log_destroy_pending", False)  # noqa: B010
+
+
+# --- asyncio's call graph (3.14+) -----------------------------------------------------
+
+_add_to_awaited_by: Any = getattr(asyncio, "future_add_to_awaited_by", None)
+_discard_from_awaited_by: Any = getattr(asyncio, "future_discard_from_awaited_by", None)
+
+CALL_GRAPH: bool = _add_to_awaited_by is not None
+"""Whether asyncio records who awaits a future (3.14+: ``capture_call_graph``, ``pstree``)."""
+
+
+def link_awaited_by(child: asyncio.Future[Any], waiter: asyncio.Future[Any]) -> None:
+    """Record that *waiter* waits for *child*, as ``asyncio.gather`` does (3.14+; else nothing).
+
+    Public API, but only on 3.14 and later: the version gate lives here.
+    Call on the loop's thread, and :func:`unlink_awaited_by` once *child* is done.
+    """
+    if _add_to_awaited_by is not None:
+        _add_to_awaited_by(child, waiter)
+
+
+def unlink_awaited_by(child: asyncio.Future[Any], waiter: asyncio.Future[Any]) -> None:
+    """Undo :func:`link_awaited_by`."""
+    if _discard_from_awaited_by is not None:
+        _discard_from_awaited_by(child, waiter)
 
 
 # --- the thread's current (not running) loop ----------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any, TypeVar, cast, overload
 
 import tornado.gen
 
-from ._asyncio_internals import running_loop
+from ._asyncio_internals import CALL_GRAPH, link_awaited_by, running_loop, unlink_awaited_by
 from ._outcome import (
     Bridge,
     cancel_concurrent,
@@ -544,9 +544,17 @@ def _gather(
         outer.set_result({} if keys is not None else [])
         return outer
 
+    # Who waits, for capture_call_graph() and pstree (3.14+): as in
+    # asyncio.gather, the task that made the aggregate, else the aggregate.
+    waiter: asyncio.Future[Any] | None = None
+    if CALL_GRAPH:
+        waiter = asyncio.current_task(loop) or outer
+
     def on_child_done(child: asyncio.Future[Any]) -> None:
         nonlocal remaining
         remaining -= 1
+        if waiter is not None:
+            unlink_awaited_by(child, waiter)
         if outer.done():
             # The outcome is decided; a later exception must still be seen.
             if not child.cancelled() and (exc := child.exception()) is not None:
@@ -578,6 +586,8 @@ def _gather(
 
     for child in watched:
         child.add_done_callback(on_child_done)
+        if waiter is not None:
+            link_awaited_by(child, waiter)
     outer.add_done_callback(on_outer_done)
     return outer
 

@@ -67,7 +67,10 @@ PRIVATE = (
         asyncio.TimerHandle,
         asyncio.Future,
         asyncio.Task,
-        asyncio.DefaultEventLoopPolicy,
+        # The policy classes are deprecated from 3.14 (and renamed there):
+        # the events module's base class carries the thread-local slot.
+        vars(asyncio.events).get("_BaseDefaultEventLoopPolicy")
+        or vars(asyncio.events)["BaseDefaultEventLoopPolicy"],
         tornado.ioloop.IOLoop,
         tornado.platform.asyncio.BaseAsyncIOLoop,
         tornado.platform.asyncio.AsyncIOMainLoop,
