@@ -392,7 +392,10 @@ def run(loop_name: str = "asyncio") -> int:
     try:
         factory = _loop_factory(loop_name)
     except ImportError:
-        print("futurebridge demo: uvloop is not installed (pip install uvloop)", file=sys.stderr)
+        print(
+            "futurebridge demo: uvloop is not installed: pip install 'futurebridge[uvloop]'",
+            file=sys.stderr,
+        )
         return 2
     reported = _Reported()
     loggers = [logging.getLogger(name) for name in ("asyncio", "tornado", "futurebridge")]
