@@ -280,8 +280,10 @@ def package(session: nox.Session) -> None:
     """
     dist = Path(session.create_tmp()) / "dist"
     shutil.rmtree(dist, ignore_errors=True)
-    session.install("build>=1.2")
-    session.run("python", "-m", "build", "--outdir", str(dist), ".")
+    # build's isolated environments made by uv: a Python without ensurepip
+    # (Debian's without python3-venv) cannot make them with venv + pip.
+    session.install("build[uv]>=1.2")
+    session.run("python", "-m", "build", "--installer=uv", "--outdir", str(dist), ".")
     (sdist,) = dist.glob("futurebridge-*.tar.gz")
     (wheel,) = dist.glob("futurebridge-*.whl")
     unpacked = dist / "sdist"
