@@ -298,3 +298,29 @@ def package(session: nox.Session) -> None:
         session.run("pytest", "-q", "-p", "no:cacheprovider", *(session.posargs or SDIST_TESTS))
     session.install("--force-reinstall", "--no-deps", f"{wheel}")
     session.run("python", "tests/install_checks.py", "bench-from-wheel")
+
+
+@nox.session(python=PYTHONS, tags=["tests"])
+def reliability_debug(session: nox.Session) -> None:
+    """The reliability suites in asyncio's debug mode (PYTHONASYNCIODEBUG=1, -X dev).
+
+    Debug mode checks that loop methods are called from the right thread and
+    reports slow callbacks and never-awaited coroutines. The slow tests stay
+    in tests_slow. ``nox -s reliability_debug -- -s`` with
+    FUTUREBRIDGE_SOAK=N in the environment repeats each race N times and
+    prints the counts.
+    """
+    session.install("-e", ".[uvloop,twisted]", *TEST_DEPS)
+    env = {"PYTHONASYNCIODEBUG": "1", "PYTHONDEVMODE": "1"}
+    session.run(
+        "python",
+        "-X",
+        "dev",
+        "-m",
+        "pytest",
+        "tests/reliability",
+        "tests/test_thread.py",
+        *NOT_SLOW,
+        *session.posargs,
+        env=env,
+    )

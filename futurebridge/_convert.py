@@ -9,7 +9,12 @@ threads, exactly-once delivery and reference cycles hold here as well.
 One more rule holds across this module:
 
 4. Aggregates (lists, tuples, dicts) are checked in full before any child is
-   started, so bad input never leaves a half-started task behind.
+   started, so bad input never leaves a half-started task behind. Both the
+   check and the conversion walk the tree with a stack of their own, not by
+   recursion, so no depth of nesting ends in a RecursionError half-way.
+5. A resolved handler is cached only if no adapter was registered while it
+   was being resolved: a conversion racing ``register_adapter`` on another
+   thread never leaves a stale handler behind.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ import concurrent.futures
 import contextvars
 import functools
 import logging
+import os
 import sys
+import threading
 import types
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from typing import Any, TypeVar, cast, overload
 
 import tornado.gen
@@ -254,8 +261,11 @@ def register_adapter(kind: type[_K], adapter: Callable[[_K], Awaitable[Any]], /)
         raise TypeError(f"register_adapter() needs a class as kind, got {_type_name(kind)}")
     if not callable(adapter):
         raise TypeError(f"register_adapter() needs a callable adapter, got {_type_name(adapter)}")
-    _adapters[kind] = adapter
-    _handlers.clear()
+    global _generation
+    with _registry_lock:
+        _adapters[kind] = adapter
+        _generation += 1
+        _handlers.clear()
 
 
 # --- dispatch -----------------------------------------------------------------
@@ -263,6 +273,11 @@ def register_adapter(kind: type[_K], adapter: Callable[[_K], Awaitable[Any]], /)
 _adapters: dict[type[Any], Callable[[Any], Awaitable[Any]]] = {}
 # Resolved handler per exact type, rebuilt lazily after register_adapter().
 _handlers: dict[type[Any], _Handler] = {}
+# Rule 5: register_adapter() bumps the generation; a handler resolved under an
+# older one is used once but not cached. The lock makes "check the generation,
+# then cache" one step against a registration.
+_generation = 0
+_registry_lock = threading.Lock()
 
 
 def _convert(obj: object, loop: object) -> asyncio.Future[Any]:
@@ -289,10 +304,13 @@ def _handler_for(obj: object) -> _Handler:
         return _handlers[cls]
     except KeyError:
         pass
+    generation = _generation
     handler = _resolve(cls)
     if handler is None:
         raise TypeError(_not_yieldable_message(obj))
-    _handlers[cls] = handler
+    with _registry_lock:
+        if generation == _generation:
+            _handlers[cls] = handler
     return handler
 
 
@@ -468,68 +486,128 @@ def _from_concurrent_future(
 def _from_sequence(
     objs: Sequence[object], loop: asyncio.AbstractEventLoop
 ) -> asyncio.Future[list[Any]]:
-    path = (id(objs),)
-    for index, obj in enumerate(objs):
-        _check(obj, path, f"[{index}]", objs)
-    return _gather(_convert_each_once(objs, loop), None, loop)
+    return _from_aggregate(objs, loop)
 
 
 def _from_mapping(
     objs: Mapping[Any, object], loop: asyncio.AbstractEventLoop
 ) -> asyncio.Future[dict[Any, Any]]:
-    path = (id(objs),)
-    for key, obj in objs.items():
-        _check(obj, path, f"[{key!r}]", objs)
-    keys = list(objs)
-    return _gather(_convert_each_once([objs[key] for key in keys], loop), keys, loop)
+    return _from_aggregate(objs, loop)
 
 
-def _convert_each_once(
-    objs: Sequence[object], loop: asyncio.AbstractEventLoop
-) -> list[asyncio.Future[Any]]:
-    """Convert the children of an aggregate, an object listed twice only once.
+def _members(obj: object) -> tuple[list[object], list[Any] | None]:
+    """The children of an aggregate, and its keys if it is a mapping."""
+    if isinstance(obj, Mapping):
+        mapping = cast("Mapping[Any, object]", obj)
+        keys = list(mapping)
+        return [mapping[key] for key in keys], keys
+    return list(cast("Sequence[object]", obj)), None
 
-    As with asyncio.gather, ``[c, c]`` runs the coroutine ``c`` once and gives
-    its outcome twice; converting it twice failed with "cannot reuse already
-    awaited coroutine" (found by the property-based suite). *objs* keeps every
-    child alive meanwhile, so their ids are unique.
+
+def _is_aggregate(handler: _Handler) -> bool:
+    return handler is _from_sequence or handler is _from_mapping
+
+
+def _check_tree(root: object) -> None:
+    """Raise TypeError now if anything in the tree under *root* could not be converted (rule 4).
+
+    An aggregate that contains itself can never resolve; without this check it
+    ended in a RecursionError (found by the bad-input suite).
     """
-    converted: dict[int, asyncio.Future[Any]] = {}
-    children: list[asyncio.Future[Any]] = []
-    for obj in objs:
-        child = converted.get(id(obj))
-        if child is None:
-            child = converted[id(obj)] = _convert_here(obj, loop)
-        children.append(child)
-    return children
-
-
-def _check(obj: object, path: tuple[int, ...], where: str, top: object) -> None:
-    """Raise TypeError now if *obj* could not be converted (rule 4).
-
-    *path* holds the ids of the aggregates that enclose *obj*. An aggregate
-    that contains itself can never resolve; without this check it ended in a
-    RecursionError from deep inside this function (found by the bad-input suite).
-    *where* locates *obj* in the outermost aggregate *top* (``[2]['user']``),
-    so that the error names the bad element, however deep.
-    """
-    try:
-        handler = _handler_for(obj)
-    except TypeError as exc:
-        raise TypeError(f"item {where} of the {_type_name(top)}: {exc}") from None
-    if handler is _from_sequence or handler is _from_mapping:
-        if id(obj) in path:
-            raise TypeError(
-                f"cannot convert {_a_type_name(obj)} that contains itself: a list, tuple "
-                "or dict of yieldables must not contain itself at any depth"
-            )
-        path = (*path, id(obj))
-        if handler is _from_sequence:
-            for index, child in enumerate(cast("Sequence[object]", obj)):
-                _check(child, path, f"{where}[{index}]", top)
+    on_path = {id(root)}
+    stack = [(id(root), _labelled_members(root))]
+    # Where the walk is, as index and key steps from the root ("[2]['user']"),
+    # so that the error names the bad element, however deep.
+    where: list[str] = []
+    while stack:
+        key, children = stack[-1]
+        for label, child in children:
+            try:
+                handler = _handler_for(child)
+            except TypeError as exc:
+                path = "".join([*where, label])
+                raise TypeError(f"item {path} of the {_type_name(root)}: {exc}") from None
+            if _is_aggregate(handler):
+                if id(child) in on_path:
+                    raise TypeError(
+                        f"cannot convert {_a_type_name(child)} that contains itself: a list, "
+                        "tuple or dict of yieldables must not contain itself at any depth"
+                    )
+                on_path.add(id(child))
+                stack.append((id(child), _labelled_members(child)))
+                where.append(label)
+                break
         else:
-            for key, child in cast("Mapping[object, object]", obj).items():
-                _check(child, path, f"{where}[{key!r}]", top)
+            stack.pop()
+            on_path.discard(key)
+            if where:
+                where.pop()
+
+
+def _labelled_members(obj: object) -> Iterator[tuple[str, object]]:
+    """The children of an aggregate, each with its index or key as written: ``[0]``, ``['a']``."""
+    members, keys = _members(obj)
+    labels = (
+        (f"[{k!r}]" for k in keys) if keys is not None else (f"[{i}]" for i in range(len(members)))
+    )
+    return zip(labels, members, strict=True)
+
+
+class _Level:
+    """One aggregate being converted: its children so far, in order."""
+
+    __slots__ = ("children", "converted", "index", "keys", "members", "obj")
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+        self.members, self.keys = _members(obj)
+        self.index = 0
+        self.children: list[asyncio.Future[Any]] = []
+        # As with asyncio.gather, ``[c, c]`` runs the coroutine ``c`` once and
+        # gives its outcome twice; converting it twice failed with "cannot
+        # reuse already awaited coroutine" (found by the property-based
+        # suite). self.members keeps every child alive, so their ids are unique.
+        self.converted: dict[int, asyncio.Future[Any]] = {}
+
+    def add(self, obj: object, future: asyncio.Future[Any]) -> None:
+        self.converted[id(obj)] = future
+        self.children.append(future)
+
+
+def _from_aggregate(root: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+    _check_tree(root)
+    # Children are converted depth first, in order, as the recursive version
+    # did; each aggregate's future is made once all its children have one.
+    started: list[asyncio.Future[Any]] = []  # the tasks made so far
+    stack = [_Level(root)]
+    try:
+        while True:
+            level = stack[-1]
+            if level.index < len(level.members):
+                obj = level.members[level.index]
+                level.index += 1
+                seen = level.converted.get(id(obj))
+                if seen is not None:
+                    level.children.append(seen)
+                elif _is_aggregate(_handler_for(obj)):
+                    stack.append(_Level(obj))
+                else:
+                    future = _convert_here(obj, loop)
+                    if future is not obj and isinstance(future, asyncio.Task):
+                        started.append(future)
+                    level.add(obj, future)
+                continue
+            stack.pop()
+            outer = _gather(level.children, level.keys, loop)
+            if not stack:
+                return outer
+            stack[-1].add(level.obj, outer)
+    except BaseException:
+        # A handler failed half-way (an adapter raised, say): what already
+        # started must not run on as an orphan nobody can await.
+        for future in started:
+            future.cancel()
+        raise
 
 
 def _gather(
@@ -630,3 +708,14 @@ def _register_twisted() -> None:
     global _twisted_registered
     _twisted_registered = True
     from .contrib import twisted  # noqa: F401  # pyright: ignore[reportUnusedImport]  # registers on import
+
+
+def _after_fork_in_child() -> None:
+    # Another thread of the parent may have held the lock at the fork. (The
+    # running-loop hint is _asyncio_internals' to forget.)
+    global _registry_lock
+    _registry_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
