@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Awaitable
-from typing import TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Never, TypeAlias
+
+from typing_extensions import TypeVar
 
 _T = TypeVar("_T")
 
@@ -15,3 +17,17 @@ _T = TypeVar("_T")
 #: future, a coroutine, any object with ``__await__``, or a
 #: :class:`concurrent.futures.Future`.
 SingleYieldable: TypeAlias = Awaitable[_T] | concurrent.futures.Future[_T]
+
+if TYPE_CHECKING:
+    # The class of tornado.gen.moment, for the converters' overloads only.
+    # Tornado types gen.moment as a Future[None]; futurebridge-tornado-stubs
+    # types it as this class, which is not awaitable. Never used at run time.
+    from tornado.gen import _NullFuture  # pyright: ignore[reportPrivateUsage]
+
+    Moment: TypeAlias = _NullFuture
+
+#: ``None`` when a list or dict given to a converter holds ``None`` (which
+#: resolves to ``None``), else nothing (``Never``, the default). One overload
+#: with this variable, not two (with and without ``None``): two overloads that
+#: both match make pyright answer ``Any`` for a literal mixing future kinds.
+NoneChild = TypeVar("NoneChild", bound=None, default=Never)

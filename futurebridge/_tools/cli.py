@@ -67,6 +67,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .bench import add_arguments
 
         add_arguments(bench)
+    migrate = commands.add_parser(
+        "migrate",
+        help="a codemod from @gen.coroutine to typed async def",
+        description="Rewrite @gen.coroutine generators as typed async def functions (a libcst "
+        "codemod), with a report of every decision.",
+    )
+    if args_in[:1] == ["migrate"]:
+        from .migrate import add_arguments as add_migrate_arguments
+
+        add_migrate_arguments(migrate)
     args = parser.parse_args(args_in)
     if args.command in (None, "check"):
         from .selfcheck import run
@@ -80,4 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .bench import main as run_bench
 
         return run_bench(args)
+    if args.command == "migrate":
+        from .migrate import run as run_migrate
+
+        return run_migrate(args)
     parser.error(f"unknown command {args.command!r}")  # parser.error exits
