@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sphinx.domains.python import PyFunction, PyMethod
+from sphinx.domains.python import PyAttribute, PyClasslike, PyFunction, PyMethod, PyProperty
 from sphinx.ext import intersphinx
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +52,10 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "sphinx.ext.intersphinx",
+    # "[source]" links from the API reference to the highlighted code.
+    "sphinx.ext.viewcode",
+    # The changelog page includes CHANGELOG.md as it is.
+    "myst_parser",
 ]
 
 exclude_patterns = ["_build", "_ext"]
@@ -66,10 +70,17 @@ except ImportError:
 else:
     html_theme = "furo"
 html_title = f"futurebridge {release}"
+# Wider text column and tables that fit or scroll visibly: see the file.
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 
 # --- autodoc
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
+# Full names in signatures: the overloads for asyncio.Future and
+# concurrent.futures.Future would otherwise both read "Future[_T]". The
+# names are then tidied by _tidy_signature below.
+autodoc_typehints_format = "fully-qualified"
 autodoc_preserve_defaults = True
 python_use_unqualified_type_names = False
 # The private modules' type variables and aliases are shown by their names;
@@ -155,15 +166,55 @@ def _fix_paramspec(sig: str) -> str:
 
 class _PyFunction(PyFunction):
     def handle_signature(self, sig: str, signode: Any) -> Any:
-        return super().handle_signature(_fix_paramspec(sig), signode)
+        return super().handle_signature(_tidy_signature(_fix_paramspec(sig)), signode)
+
+
+class _PyClass(PyClasslike):
+    def handle_signature(self, sig: str, signode: Any) -> Any:
+        return super().handle_signature(_tidy_signature(sig), signode)
+
+
+class _PyProperty(PyProperty):
+    def handle_signature(self, sig: str, signode: Any) -> Any:
+        if self.options.get("type"):
+            self.options["type"] = _tidy_signature(self.options["type"])
+        return super().handle_signature(_tidy_signature(sig), signode)
+
+
+class _PyAttribute(PyAttribute):
+    def handle_signature(self, sig: str, signode: Any) -> Any:
+        if self.options.get("type"):
+            self.options["type"] = _tidy_signature(self.options["type"])
+        return super().handle_signature(_tidy_signature(sig), signode)
 
 
 class _PyMethod(PyMethod):
     def handle_signature(self, sig: str, signode: Any) -> Any:
-        return super().handle_signature(_fix_paramspec(sig), signode)
+        return super().handle_signature(_tidy_signature(_fix_paramspec(sig)), signode)
+
+
+# Signatures show each type by the name a reader imports it by; only the two
+# Futures keep their module, which is what tells the overloads apart. A "~"
+# shows the last part of a name and still links the whole.
+_SIGNATURE_NAMES = [
+    (re.compile(r"\b_asyncio\.(Future|Task)\b"), r"asyncio.\1"),
+    (re.compile(r"\bconcurrent\.futures\._base\.Future\b"), "concurrent.futures.Future"),
+    (re.compile(r"\basyncio\.events\.AbstractEventLoop\b"), "~asyncio.AbstractEventLoop"),
+    (re.compile(r"\bfuturebridge\.\w+\.(_[A-Z][a-z]?s?)\b"), r"\1"),  # type variables
+    (re.compile(r"(?<![~.\w])((?:collections\.abc|typing|types)\.\w+)"), r"~\1"),
+]
+
+
+def _tidy_signature(sig: str) -> str:
+    for pattern, replacement in _SIGNATURE_NAMES:
+        sig = pattern.sub(replacement, sig)
+    return sig
 
 
 def setup(app: Any) -> None:
     app.connect("missing-reference", _resolve_source_text_future)
     app.add_directive_to_domain("py", "function", _PyFunction, override=True)
     app.add_directive_to_domain("py", "method", _PyMethod, override=True)
+    app.add_directive_to_domain("py", "class", _PyClass, override=True)
+    app.add_directive_to_domain("py", "property", _PyProperty, override=True)
+    app.add_directive_to_domain("py", "attribute", _PyAttribute, override=True)

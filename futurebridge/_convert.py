@@ -28,7 +28,7 @@ import os
 import sys
 import threading
 import types
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import tornado.gen
@@ -248,7 +248,7 @@ def to_tornado_future(obj: object, /) -> asyncio.Future[Any]:
         if isinstance(obj, asyncio.Future):
             return obj  # pyright: ignore[reportUnknownVariableType]
         raise RuntimeError(
-            f"to_tornado_future() got a {_type_name(obj)} with no running event loop: "
+            f"to_tornado_future() got {_a_type_name(obj)} with no running event loop: "
             "call it on the IOLoop (from a coroutine or a callback), or use "
             "to_asyncio_future(obj, loop=...) to choose the loop"
         )
@@ -324,7 +324,7 @@ def _convert(obj: object, loop: object) -> asyncio.Future[Any]:
         )
     if loop.is_closed():
         raise RuntimeError(
-            f"cannot convert a {_type_name(obj)} onto a closed event loop; "
+            f"cannot convert {_a_type_name(obj)} onto a closed event loop; "
             "pass loop= a loop that is open"
         )
     handler = _handler_for(obj)
@@ -382,7 +382,7 @@ def _resolve(cls: type[Any]) -> _Handler | None:
 
 
 def _not_yieldable_message(obj: object) -> str:
-    name = _type_name(obj)
+    name = _a_type_name(obj)
     hint = ""
     if isinstance(obj, types.GeneratorType | types.AsyncGeneratorType):
         hint = (
@@ -391,7 +391,7 @@ def _not_yieldable_message(obj: object) -> str:
         )
     elif callable(obj):
         hint = " Did you mean to call it first?"
-    return f"cannot convert a {name} to a future: expected {_ACCEPTED}.{hint}"
+    return f"cannot convert {name} to a future: expected {_ACCEPTED}.{hint}"
 
 
 def _type_name(obj: object) -> str:
@@ -399,6 +399,13 @@ def _type_name(obj: object) -> str:
     if cls.__module__ == "builtins":
         return cls.__qualname__
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _a_type_name(obj: object) -> str:
+    """The type of *obj* with its article: "an int", "a str", "a uvloop.Loop"."""
+    name = _type_name(obj)
+    # "u" mostly sounds as "you" in type names (uvloop, UnicodeDecodeError).
+    return f"{'an' if name[:1].lower() in 'aeio' else 'a'} {name}"
 
 
 # --- handlers, one per kind; each runs on the target loop's thread -------------
@@ -435,6 +442,15 @@ def _from_adapter(
             f"the adapter registered for {_type_name(obj)} returned another "
             f"{_type_name(obj)}: it must return a different awaitable"
         )
+    try:
+        _handler_for(awaitable)
+    except TypeError:
+        name = getattr(adapter, "__qualname__", repr(adapter))
+        raise TypeError(
+            f"the adapter {name} registered for {_type_name(obj)} returned "
+            f"{_a_type_name(awaitable)}, which is not awaitable: an adapter must return "
+            "an awaitable (a coroutine, a future, an object with __await__)"
+        ) from None
     future = _convert_here(awaitable, loop)
     # A task cancelled before its first step never runs the adapter's code, so
     # that code cannot pass the cancellation on: do it here, where we can.
@@ -527,22 +543,42 @@ def _check_tree(root: object) -> None:
     ended in a RecursionError (found by the bad-input suite).
     """
     on_path = {id(root)}
-    stack = [(id(root), iter(_members(root)[0]))]
+    stack = [(id(root), _labelled_members(root))]
+    # Where the walk is, as index and key steps from the root ("[2]['user']"),
+    # so that the error names the bad element, however deep.
+    where: list[str] = []
     while stack:
         key, children = stack[-1]
-        for child in children:
-            if _is_aggregate(_handler_for(child)):
+        for label, child in children:
+            try:
+                handler = _handler_for(child)
+            except TypeError as exc:
+                path = "".join([*where, label])
+                raise TypeError(f"item {path} of the {_type_name(root)}: {exc}") from None
+            if _is_aggregate(handler):
                 if id(child) in on_path:
                     raise TypeError(
-                        f"cannot convert a {_type_name(child)} that contains itself: a list, "
+                        f"cannot convert {_a_type_name(child)} that contains itself: a list, "
                         "tuple or dict of yieldables must not contain itself at any depth"
                     )
                 on_path.add(id(child))
-                stack.append((id(child), iter(_members(child)[0])))
+                stack.append((id(child), _labelled_members(child)))
+                where.append(label)
                 break
         else:
             stack.pop()
             on_path.discard(key)
+            if where:
+                where.pop()
+
+
+def _labelled_members(obj: object) -> Iterator[tuple[str, object]]:
+    """The children of an aggregate, each with its index or key as written: ``[0]``, ``['a']``."""
+    members, keys = _members(obj)
+    labels = (
+        (f"[{k!r}]" for k in keys) if keys is not None else (f"[{i}]" for i in range(len(members)))
+    )
+    return zip(labels, members, strict=True)
 
 
 class _Level:

@@ -52,6 +52,7 @@ from ._asyncio_internals import (
     take_yield_from_handover,
 )
 from ._convert import (
+    _a_type_name,  # pyright: ignore[reportPrivateUsage]
     _check_tree,  # pyright: ignore[reportPrivateUsage]
     _handler_for,  # pyright: ignore[reportPrivateUsage]
     _is_aggregate,  # pyright: ignore[reportPrivateUsage]
@@ -184,8 +185,8 @@ def as_asyncio(fn: object, /) -> object:
     Tornado or asyncio future being awaited, a concurrent future that has not
     started, and a generator, which gets :class:`asyncio.CancelledError`
     thrown in at its current ``yield`` so its ``finally`` blocks run. (A
-    generator under ``@gen.coroutine`` keeps running instead, Tornado issues
-    2990 and 3537: decorating such a function only cancels its future, so
+    generator under ``@gen.coroutine`` keeps running instead, Tornado issue
+    2990, still so in 6.6.1: decorating such a function only cancels its future, so
     replace ``@gen.coroutine`` with ``@as_asyncio`` rather than stacking them.)
 
     contextvars: *fn*, and every step of a generator, runs in a copy of the
@@ -845,7 +846,7 @@ def _check_decoratable(fn: object, decorator: str) -> Callable[..., Any]:
     if not callable(fn):
         raise TypeError(
             f"@{decorator} decorates a function, method, classmethod, staticmethod or "
-            f"functools.partial, got a {_type_name(fn)}"
+            f"functools.partial, got {_a_type_name(fn)}"
         )
     if inspect.isasyncgenfunction(fn):
         raise TypeError(

@@ -83,6 +83,7 @@ from ._callbacks import (
     _run_handler,
 )
 from ._convert import (
+    _a_type_name,  # pyright: ignore[reportPrivateUsage]
     to_asyncio_future,
 )
 from ._current_loop import _set_event_loop, _thread_loop, set_thread_loop
@@ -384,12 +385,16 @@ class _BridgeIOLoop(IOLoopHooks, IOLoop):
         With *timeout* (seconds), *func*'s work is cancelled when it expires
         and :class:`TimeoutError` is raised.
 
+        :raises TypeError: if *func* is not callable (``run_sync(main())``
+            instead of ``run_sync(main)``).
         :raises tornado.gen.BadYieldError: if *func* returns something that
             is neither ``None`` nor a yieldable.
         :raises RuntimeError: if the loop is running (``await`` the work
             instead) or closed, or if :meth:`stop` was called before the
             result was ready.
         """
+        if not callable(func):
+            raise TypeError(_run_sync_not_callable_message(func))
         self._check_can_run("run_sync()")
         loop = self.asyncio_loop
         self._thread_ident = _get_ident()
@@ -755,6 +760,17 @@ class AsyncIOLoop(_BridgeIOLoop):
 
 
 # --- run_sync -----------------------------------------------------------------------------
+
+
+def _run_sync_not_callable_message(func: object) -> str:
+    hint = ""
+    name = _a_type_name(func)
+    if isinstance(func, Awaitable | concurrent.futures.Future):
+        hint = (
+            ": pass the function, as in ioloop.run_sync(main) or "
+            "ioloop.run_sync(lambda: fetch(url)), not ioloop.run_sync(main())"
+        )
+    return f"run_sync() needs a function that returns a yieldable, got {name}{hint}"
 
 
 async def _run_sync_main(

@@ -35,7 +35,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
-from ._convert import _type_name  # pyright: ignore[reportPrivateUsage]
+from ._convert import _a_type_name  # pyright: ignore[reportPrivateUsage]
 from ._ioloop import AsyncIOLoop
 from ._outcome import Error, Value
 from ._portal import (
@@ -120,6 +120,18 @@ class LoopThread:
         loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
         name: str = "futurebridge-loop",
     ) -> None:
+        # Checked here, not when the thread starts: an untyped caller may pass
+        # anything, and the mistake belongs to this line of their code.
+        given: object = loop_factory
+        if given is not None and not callable(given):
+            hint = ""
+            if isinstance(given, str):
+                hint = " (for uvloop: LoopThread(loop_factory=uvloop.new_event_loop))"
+            raise TypeError(
+                "LoopThread(loop_factory=...) needs a function that returns a new asyncio "
+                "event loop, such as asyncio.new_event_loop, "
+                f"got {_a_type_name(given)}{hint}"
+            )
         self._loop_factory = loop_factory
         self._name = name
         # Serialises start() and close() with each other (rule 1).
@@ -304,7 +316,7 @@ class LoopThread:
                     if not isinstance(made, asyncio.AbstractEventLoop):  # pyright: ignore[reportUnnecessaryIsInstance]
                         raise TypeError(
                             f"LoopThread's loop_factory must return an asyncio event loop, "
-                            f"got a {_type_name(made)}"
+                            f"got {_a_type_name(made)}"
                         )
                     asyncio_loop = made
                 try:
@@ -477,14 +489,14 @@ class LoopThread:
 
 
 def _not_callable_message(method: str, fn: object) -> str:
-    name = _type_name(fn)
+    name = _a_type_name(fn)
     hint = ""
     if isinstance(fn, Awaitable | concurrent.futures.Future):
         hint = (
             f": pass the function and its arguments, as in lt.{method}(fetch, url), "
             f"not lt.{method}(fetch(url))"
         )
-    return f"LoopThread.{method}() needs a callable that returns a yieldable, got a {name}{hint}"
+    return f"LoopThread.{method}() needs a callable that returns a yieldable, got {name}{hint}"
 
 
 def _acquire(lock: threading.Lock) -> None:

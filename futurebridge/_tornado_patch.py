@@ -36,6 +36,7 @@ it), and asyncio's event-loop policy.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -111,4 +112,36 @@ def _install_patch() -> None:
     setattr(IOLoop, "current", staticmethod(current))  # noqa: B010
 
 
+def _string_configured_before_import() -> str | None:
+    """The string, if Tornado's own ``IOLoop.configure("futurebridge...")`` is importing us.
+
+    ``IOLoop.configure("futurebridge.AsyncIOLoop")`` before ``import
+    futurebridge`` runs Tornado's unpatched method: it imports futurebridge
+    from the string, then refuses the class with a misleading "only
+    AsyncIOLoop is allowed". This looks up the call stack for that frame (the
+    only place futurebridge reads a Tornado function's local variable) so the
+    import can fail with an error that says what to do instead.
+    """
+    frame = inspect.currentframe()
+    while frame is not None:
+        if frame.f_code.co_name == "configure" and frame.f_globals.get("__name__") == (
+            "tornado.ioloop"
+        ):
+            impl = frame.f_locals.get("impl")
+            if isinstance(impl, str) and impl.split(".")[0] == "futurebridge":
+                return impl
+        frame = frame.f_back
+    return None
+
+
+if (_configured := _string_configured_before_import()) is not None and not getattr(
+    IOLoop.__dict__["configure"].__func__, _PATCH_MARK, False
+):
+    # Nothing is installed, so every such call fails alike (not only the first).
+    raise RuntimeError(
+        f"IOLoop.configure({_configured!r}) ran before `import futurebridge`: Tornado's own "
+        "IOLoop.configure accepts only Tornado's loops, and importing futurebridge is what "
+        "teaches it futurebridge's. Put `import futurebridge` before the call (or pass the "
+        "class: IOLoop.configure(futurebridge.AsyncIOLoop))."
+    )
 _install_patch()

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,3 +144,94 @@ def test_a_target_whose_variant_did_not_run_is_not_measured() -> None:
     assert "not measured (ours on uvloop did not run)" in report
     assert "1 met, 0 missed, 1 not measured" in report
     assert json.loads(json.dumps(result.to_json()))["rows"][0]["targets"][1]["ratio"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--batches", "-3"], "--batches must be a whole number of at least 1, got -3"),
+        (["--batches", "0"], "--batches must be a whole number of at least 1, got 0"),
+        (["--batch-ms", "-1"], "--batch-ms must be a number of milliseconds above 0"),
+    ],
+)
+def test_bad_numbers_are_refused_before_the_run(
+    args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", "--quick", *args]) == 2
+    captured = capsys.readouterr()
+    assert says in captured.err
+    assert captured.out == ""  # nothing ran
+
+
+def test_an_unwritable_json_path_is_refused_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing_dir = tmp_path / "no-such-dir" / "bench.json"
+    assert main(["bench", "--quick", "--json", str(missing_dir)]) == 2
+    assert "cannot write there (No such file or directory)" in capsys.readouterr().err
+    assert main(["bench", "--quick", "--json", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "cannot write there (it is a directory)" in captured.err
+    assert captured.out == ""
+    # The check leaves no file behind where it made one.
+    good = tmp_path / "new.json"
+    assert (
+        main(
+            [
+                "bench",
+                "--rows",
+                "done_future",
+                "--batches",
+                "1",
+                "--batch-ms",
+                "1",
+                "--json",
+                str(good),
+            ]
+        )
+        == 0
+    )
+    assert json.loads(good.read_text())["batches"] == 1
+
+
+def test_ctrl_c_ends_the_run_with_one_line(tmp_path: Path) -> None:
+    # As a terminal does: SIGINT to the whole process group (the HTTP row's
+    # server processes included), once the run is under way.
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-W",
+            "error",
+            "-m",
+            "futurebridge",
+            "bench",
+            "--rows",
+            "http,done_future",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stderr is not None
+    seen: list[str] = []
+    try:
+        for line in process.stderr:
+            seen.append(line)
+            if "batch 1/" in line:
+                break
+        else:
+            raise AssertionError(f"the run never started: {seen}")
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err, err
+    *progress, last = err.splitlines()
+    assert last == "bench: interrupted (Ctrl-C); no figures were kept"
+    # Before it, at most progress lines printed while the signal was on its way.
+    assert all(line.startswith("[") for line in progress), err
+    assert out == ""

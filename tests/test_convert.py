@@ -347,7 +347,7 @@ def test_bad_element_starts_nothing(run: Run) -> None:
     async def main() -> None:
         coro = _double(1)
         tasks_before = len(asyncio.all_tasks())
-        with pytest.raises(TypeError, match=r"cannot convert a int"):
+        with pytest.raises(TypeError, match=r"cannot convert an int"):
             to_asyncio_future([coro, {"deep": [42]}])
         assert len(asyncio.all_tasks()) == tasks_before
         coro.close()  # still the caller's: nothing consumed it
@@ -594,7 +594,7 @@ def test_unsupported_object_names_its_type_and_the_remedy(run: Run) -> None:
         yield
 
     async def main() -> None:
-        with pytest.raises(TypeError, match=r"cannot convert a int .*register_adapter"):
+        with pytest.raises(TypeError, match=r"cannot convert an int .*register_adapter"):
             to_asyncio_future(42)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
         with pytest.raises(TypeError, match="bare generator"):
             to_asyncio_future(make_gen())  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]

@@ -136,7 +136,7 @@ def test_cancellation_now_reaches_the_generator(
             await asyncio.sleep(0)
         return shop.events, gate_cancelled
 
-    # Tornado's gen.coroutine (issues 2990, 3537): the generator is never told
+    # Tornado's gen.coroutine (issue 2990): the generator is never told
     # and carries on once its future resolves, long after its caller gave up.
     assert run(cancel_delivery(legacy)) == (
         ["delivery started", "delivered to the door", "delivery cleanup"],

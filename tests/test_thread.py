@@ -403,7 +403,7 @@ def test_close_without_start() -> None:
 
 
 def test_not_a_callable_is_a_type_error(loop_thread: LoopThread) -> None:
-    with pytest.raises(TypeError, match=r"needs a callable.*got a int"):
+    with pytest.raises(TypeError, match=r"needs a callable.*got an int"):
         loop_thread.run(42)  # type: ignore[call-overload]
     coro = _double(1)
     with pytest.raises(TypeError, match=r"not lt\.submit\(fetch\(url\)\)"):
@@ -415,7 +415,7 @@ def test_fn_returning_a_non_yieldable_is_a_type_error(loop_thread: LoopThread) -
     def forty_two() -> int:
         return 42
 
-    with pytest.raises(TypeError, match=r"forty_two\(\) returned .*cannot convert a int"):
+    with pytest.raises(TypeError, match=r"forty_two\(\) returned .*cannot convert an int"):
         loop_thread.run(forty_two)  # type: ignore[call-overload]
 
 

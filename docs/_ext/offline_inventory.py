@@ -32,6 +32,7 @@ PYTHON: dict[str, dict[str, str]] = {
         "asyncio": "asyncio",
         "contextvars": "contextvars",
         "concurrent.futures": "concurrent.futures",
+        "multiprocessing": "multiprocessing",
         "unittest": "unittest",
     },
     "class": {
@@ -82,6 +83,8 @@ PYTHON: dict[str, dict[str, str]] = {
         "asyncio.to_thread": "asyncio-task",
         "asyncio.wait_for": "asyncio-task",
         "asyncio.wrap_future": "asyncio-future",
+        "concurrent.futures.as_completed": "concurrent.futures",
+        "concurrent.futures.wait": "concurrent.futures",
         "contextvars.copy_context": "contextvars",
         "functools.partial": "functools",
         "functools.wraps": "functools",
@@ -98,6 +101,7 @@ PYTHON: dict[str, dict[str, str]] = {
         "asyncio.loop.run_in_executor": "asyncio-eventloop",
         "concurrent.futures.Future.cancel": "concurrent.futures",
         "concurrent.futures.Future.result": "concurrent.futures",
+        "threading.Thread.join": "threading",
     },
     "exception": {
         "asyncio.CancelledError": "asyncio-exceptions",

@@ -3,7 +3,7 @@
 This module owns the benchmark harness (calibration, interleaved batches,
 medians, ratios, targets, progress, the table and the JSON file) and the
 in-process rows. The HTTP row needs a server process and a load client; that
-code lives in ``benchmarks/http_hello.py`` of a source checkout.
+code lives in ``bench_http`` beside this module.
 
 Rules that hold across this module:
 
@@ -16,9 +16,11 @@ Rules that hold across this module:
    of created tasks stay outside). The garbage collector is paused while a
    timer runs, as :mod:`timeit` does.
 3. Every row checks once, before it is timed, that its variants compute what
-   they should. A row that cannot run here (the HTTP row outside a source
-   checkout) is reported as skipped with the reason, and a target whose
-   variant could not run (no uvloop) as not measured: never a made-up figure.
+   they should. A row that cannot run here is reported as skipped with the
+   reason, and a target whose variant could not run (no uvloop) as not
+   measured: never a made-up figure.
+4. Bad options are refused before anything runs (a --json path that cannot
+   be written included), and Ctrl-C ends the run with one line.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ import contextlib
 import cProfile
 import functools
 import gc
-import importlib.util
 import io
 import json
 import os
@@ -723,26 +724,10 @@ def _loop_thread(stack: contextlib.ExitStack) -> list[Variant]:
 
 
 def _http(stack: contextlib.ExitStack) -> list[Variant]:
-    http = _load_http_benchmark()
-    variants: list[Variant] = http.variants(stack)
-    return variants
+    # Imported here: only this row needs the server and its load client.
+    from .bench_http import variants
 
-
-def _load_http_benchmark() -> Any:
-    """Import ``benchmarks/http_hello.py`` from the source checkout (or the working directory)."""
-    candidates = [
-        Path(__file__).resolve().parent.parent / "benchmarks" / "http_hello.py",
-        Path.cwd() / "benchmarks" / "http_hello.py",
-    ]
-    for path in candidates:
-        if path.is_file():
-            spec = importlib.util.spec_from_file_location("futurebridge_http_hello", path)
-            assert spec is not None
-            assert spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-    raise Unavailable("benchmarks/http_hello.py not found: run from a source checkout")
+    return variants(stack)
 
 
 ROWS: tuple[Row, ...] = (
@@ -852,7 +837,7 @@ ROWS: tuple[Row, ...] = (
         # Many short batches follow the load of a shared machine more closely.
         batch_scale=4.0,
         batch_count_scale=3,
-        # The work is in the server processes: see benchmarks/http_hello.py profile.
+        # The work is in the server processes: see bench_http's profile command.
         profile=False,
     ),
 )
@@ -968,11 +953,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _check_writable(path: Path) -> str | None:
+    """Why *path* cannot be written, or None; checked before the run, not after it."""
+    if path.is_dir():
+        return "it is a directory"
+    existed = path.exists()
+    try:
+        with path.open("a"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if not existed:
+        path.unlink()
+    return None
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark described by the parsed *args*; return the exit status.
 
     The status is 0 when every row ran, whether or not its targets were met
-    (a target is a goal, not a test), and 1 if a row was skipped.
+    (a target is a goal, not a test; a variant that cannot run here, such as
+    uvloop's when it is not installed, is reported as not measured), 1 if a
+    row was skipped, 2 for bad options and 130 after Ctrl-C.
     """
     rows = list(ROWS)
     if args.rows:
@@ -985,18 +987,36 @@ def main(args: argparse.Namespace) -> int:
             )
             return 2
         rows = [known[key] for key in wanted]
+    problems: list[str] = []
+    if args.batches is not None and args.batches < 1:
+        problems.append(f"--batches must be a whole number of at least 1, got {args.batches}")
+    if args.batch_ms is not None and not args.batch_ms > 0:
+        problems.append(f"--batch-ms must be a number of milliseconds above 0, got {args.batch_ms}")
+    if args.json:
+        why = _check_writable(Path(args.json))
+        if why is not None:
+            problems.append(f"--json {args.json}: cannot write there ({why})")
+    if problems:
+        for problem in problems:
+            print(f"bench: {problem}", file=sys.stderr)
+        return 2
     quick: bool = args.quick
     batches: int = args.batches or (7 if quick else 15)
     batch_ms: float = args.batch_ms or (40.0 if quick else 100.0)
     progress = _Progress()
-    result = run_bench(
-        rows,
-        mode="quick" if quick else "full",
-        batches=batches,
-        batch_seconds=batch_ms / 1e3,
-        profile_misses=not (quick or args.no_profile),
-        progress=progress,
-    )
+    try:
+        result = run_bench(
+            rows,
+            mode="quick" if quick else "full",
+            batches=batches,
+            batch_seconds=batch_ms / 1e3,
+            profile_misses=not (quick or args.no_profile),
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        progress.done()
+        print("bench: interrupted (Ctrl-C); no figures were kept", file=sys.stderr)
+        return 130
     progress.done()
     print(format_report(result))
     if args.json:

@@ -30,6 +30,7 @@ import json
 import logging
 import statistics
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -391,7 +392,10 @@ def run(loop_name: str = "asyncio") -> int:
     try:
         factory = _loop_factory(loop_name)
     except ImportError:
-        print("futurebridge demo: uvloop is not installed (pip install uvloop)", file=sys.stderr)
+        print(
+            "futurebridge demo: uvloop is not installed: pip install 'futurebridge[uvloop]'",
+            file=sys.stderr,
+        )
         return 2
     reported = _Reported()
     loggers = [logging.getLogger(name) for name in ("asyncio", "tornado", "futurebridge")]
@@ -420,8 +424,10 @@ def run(loop_name: str = "asyncio") -> int:
                 asyncio_loop.close()
                 raise
             try:
-                loop_names = f"{_qualname(IOLoop.current())} on {_qualname(asyncio_loop)}"
-                base, checks = ioloop.run_sync(functools.partial(_serve_and_drive, pool, second))
+                loop_names = (
+                    f"IOLoop:  {_qualname(IOLoop.current())}\nasyncio: {_qualname(asyncio_loop)}"
+                )
+                _, checks = ioloop.run_sync(functools.partial(_serve_and_drive, pool, second))
             finally:
                 ioloop.close()
                 asyncio.set_event_loop(None)
@@ -431,20 +437,28 @@ def run(loop_name: str = "asyncio") -> int:
         for logger in loggers:
             logger.removeHandler(reported)
     leaked = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
-    return _report(base, loop_names, checks, leaked, reported.messages + unraisable)
+    return _report(loop_names, checks, leaked, reported.messages + unraisable)
 
 
-def _report(
-    base: str, loop_names: str, checks: list[Check], leaked: list[str], reported: list[str]
-) -> int:
-    print(f"futurebridge demo: Tornado {tornado.version} web app at {base}")
-    print(f"IOLoop: {loop_names}; every endpoint driven concurrently, each answer checked")
+# The table fits a terminal of 80 columns: what was bridged wraps in the last column.
+_WIDTH = 80
+_BRIDGED_AT = 2 + 13 + 1 + 16 + 1 + 9 + 2
+
+
+def _report(loop_names: str, checks: list[Check], leaked: list[str], reported: list[str]) -> int:
+    # No address: the server on its ephemeral loopback port is gone once this prints.
+    print(f"futurebridge demo: a Tornado {tornado.version} web app on 127.0.0.1, in this process")
+    print(loop_names)
+    print("every endpoint driven concurrently, each answer checked")
     print()
-    print(f"  {'endpoint':<13} {'what was bridged':<74} {'result':<16} latency")
+    print(f"  {'endpoint':<13} {'result':<16} {'latency':>9}  what was bridged")
     for check in checks:
         verdict = f"ok {check.results[0]}" if check.ok else "FAILED"
         latency = statistics.median(check.latencies) * 1e3 if check.latencies else float("nan")
-        print(f"  {check.endpoint:<13} {check.bridged:<74} {verdict:<16} {latency:5.1f} ms")
+        bridged = textwrap.wrap(check.bridged, _WIDTH - _BRIDGED_AT) or [""]
+        print(f"  {check.endpoint:<13} {verdict[:16]:<16} {latency:6.1f} ms  {bridged[0]}")
+        for more in bridged[1:]:
+            print(" " * _BRIDGED_AT + more)
         for failure in check.failures:
             print(f"      {failure}")
     print()

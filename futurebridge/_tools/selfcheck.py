@@ -12,7 +12,7 @@ from typing import Any, cast
 import tornado
 import tornado.gen
 
-from futurebridge import to_asyncio_future, to_tornado_future
+from futurebridge import __version__, to_asyncio_future, to_tornado_future
 
 # Tornado types gen.moment as Future[Any] although it is a _NullFuture.
 _MOMENT: Any = getattr(tornado.gen, "moment")
@@ -92,7 +92,10 @@ def run() -> int:
         loop_name = f"{type(loop).__module__}.{type(loop).__qualname__}"
     finally:
         loop.close()
-    print(f"futurebridge self-check: Python {platform.python_version()}, Tornado {tornado.version}")
+    print(
+        f"futurebridge {__version__} self-check: Python {platform.python_version()}, "
+        f"Tornado {tornado.version}"
+    )
     print(f"event loop: {loop_name}")
     failures = 0
     for name, got, expected in results:

@@ -16,7 +16,16 @@ from __future__ import annotations
 import asyncio
 from typing import TypeVar
 
-from twisted.internet.defer import Deferred
+try:
+    from twisted.internet.defer import Deferred
+except ModuleNotFoundError as _missing:
+    if _missing.name is None or _missing.name.split(".")[0] != "twisted":
+        raise
+    raise ModuleNotFoundError(
+        "futurebridge.contrib.twisted needs Twisted, which is not installed: "
+        "pip install 'futurebridge[twisted]'",
+        name=_missing.name,
+    ) from _missing
 
 from .._convert import register_adapter
 

@@ -213,10 +213,12 @@ def untyped(obj: object) -> Any:
 
 
 def type_name(obj: object) -> str:
+    """The type of *obj* as errors name it, with its article ("an int", "a str")."""
     cls = type(obj)
-    return (
+    name = (
         cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
     )
+    return f"an {name}" if name[0].lower() in "aeio" else f"a {name}"
 
 
 def _tasks_besides_current() -> set[asyncio.Task[Any]]:
@@ -249,7 +251,7 @@ def test_fuzz_converters_accept_yieldables_and_name_the_first_bad_element(
             with pytest.raises(TypeError) as raised:
                 fn(obj)  # type: ignore[call-overload]
             message = str(raised.value)
-            assert f"cannot convert a {type_name(bad)} to a future" in message, message
+            assert f"cannot convert {type_name(bad)} to a future" in message, message
             assert "expected" in message
             assert not _tasks_besides_current()
         checked += 1
@@ -417,7 +419,7 @@ def test_adapters_that_misbehave() -> None:
     register_adapter(Raises, raising_adapter)
 
     async def main() -> None:
-        with pytest.raises(TypeError, match="cannot convert a int"):
+        with pytest.raises(TypeError, match="returned an int, which is not awaitable"):
             to_asyncio_future(ReturnsJunk())  # type: ignore[call-overload]
         with pytest.raises(LookupError, match="adapter failed"):
             to_asyncio_future(Raises())  # type: ignore[call-overload]
@@ -517,7 +519,7 @@ def test_legacy_generator_yielding_junk_gets_type_error_at_the_yield() -> None:
         return 1
 
     async def main() -> None:
-        with pytest.raises(TypeError, match="cannot convert a object"):
+        with pytest.raises(TypeError, match="cannot convert an object"):
             await legacy()
 
     asyncio.run(main())

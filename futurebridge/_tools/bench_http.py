@@ -2,8 +2,8 @@
 
 Used by ``python -m futurebridge bench`` for its HTTP row, and runnable alone::
 
-    python benchmarks/http_hello.py serve --loop futurebridge-uvloop
-    python benchmarks/http_hello.py profile --loop futurebridge   # where the server's time goes
+    python -m futurebridge._tools.bench_http serve --loop futurebridge-uvloop
+    python -m futurebridge._tools.bench_http profile --loop futurebridge  # where the time goes
 
 Each server runs in a process of its own (``serve``), so that it has a core to
 itself on a two-core machine, while the load client runs in the bench process
@@ -22,6 +22,7 @@ import cProfile
 import importlib.util
 import os
 import pstats
+import signal
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,9 @@ def serve(kind: str, profile_to: str | None = None) -> None:
     ``tornado`` does not import futurebridge at all: that is Tornado's own loop.
     With *profile_to*, the server runs under cProfile and writes its stats there.
     """
+    # The bench process stops this server by closing stdin; a Ctrl-C in the
+    # terminal reaches the bench alone, which reports it in one line.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
     if kind == "futurebridge-uvloop":
         import uvloop
@@ -123,7 +127,10 @@ def server_process(kind: str, profile_to: str | None = None) -> Generator[int, N
     """Run ``serve(kind)`` in a child process; yield its port; stop it on exit."""
     extra = ["--profile-to", profile_to] if profile_to else []
     process = subprocess.Popen(
-        [sys.executable, __file__, "serve", "--loop", kind, *extra],
+        # By path, not with -m: that would import the futurebridge package, and
+        # Tornado's own server must run without it. -P: nothing beside this file
+        # shadows a module.
+        [sys.executable, "-P", __file__, "serve", "--loop", kind, *extra],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -253,7 +260,7 @@ def _client_loop() -> asyncio.AbstractEventLoop:
 
 def variants(stack: contextlib.ExitStack) -> list[Any]:
     """The HTTP row's variants for ``futurebridge._tools.bench``: one server process each."""
-    from futurebridge._tools.bench import Side, Variant
+    from .bench import Side, Variant
 
     client = _client_loop()
     stack.callback(client.close)
