@@ -57,14 +57,16 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 from tornado.ioloop import IOLoop
 
 if TYPE_CHECKING:
     # The class of tornado.gen.moment, for the converters' overloads only
     # (through ``_typing.Moment``); never used at run time.
-    pass  # pyright: ignore[reportPrivateUsage]
+    from tornado.gen import _NullFuture  # pyright: ignore[reportPrivateUsage]
+
+    NullFuture: TypeAlias = _NullFuture
 
 __all__ = (
     "CALL_GRAPH",
