@@ -18,8 +18,8 @@ import asyncio
 import concurrent.futures
 import contextvars
 import functools
+import importlib
 import logging
-import sys
 import types
 from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -35,6 +35,7 @@ from ._outcome import (
     copy_outcome,
     copy_outcome_to,
     deliver_threadsafe,
+    set_exception_unless_done,
     set_result_unless_done,
 )
 
@@ -233,17 +234,44 @@ def to_tornado_future(obj: object, /) -> asyncio.Future[Any]:
     return _convert_here(obj, loop)
 
 
-def register_adapter(kind: type[_K], adapter: Callable[[_K], Awaitable[Any]], /) -> None:
+def _call_cancel_method(obj: object, /) -> None:
+    """Call ``obj.cancel()`` if *obj* has such a method: :func:`register_adapter`'s default."""
+    cancel = getattr(obj, "cancel", None)
+    if callable(cancel):
+        cancel()
+
+
+def register_adapter(
+    kind: type[_K],
+    adapter: Callable[[_K], Awaitable[Any]],
+    /,
+    *,
+    cancel: Callable[[_K], object] | None = _call_cancel_method,
+    gather: Callable[[Sequence[_K]], Awaitable[Sequence[Any]]] | None = None,
+) -> None:
     """Teach :func:`to_asyncio_future` and :func:`to_tornado_future` a new kind.
 
     *adapter* is called with an instance of *kind* (or of a subclass) and must
     return an awaitable (a coroutine, a future, anything with ``__await__``),
     which is then converted like any other yieldable. The most specific
     registered class in an object's MRO wins, and a registration takes
-    precedence over the built-in handling of the same class. If the converted
-    future is cancelled and the object has a ``cancel()`` method, that method
-    is called too (on the target loop's thread), so a cancellation reaches the
-    object even if it came before the adapter's awaitable started.
+    precedence over the built-in handling of the same class.
+
+    *gather*, if given, converts several objects at once: when a list, tuple
+    or dict holds more than one object whose registrations share this
+    *gather*, it is called once with them (in order) and must return
+    an awaitable of their results in the same order; if it fails, the
+    aggregate fails with its exception, and cancelling the aggregate cancels
+    it (and calls *cancel* for each object). Use it when the other library
+    fetches many results in one round trip.
+
+    *cancel* is called with the object, on the target loop's thread, when the
+    converted future is cancelled, so a cancellation reaches the object even
+    if it came before the adapter's awaitable started. It must not block. The
+    default calls the object's ``cancel()`` method if it has one; pass
+    ``None`` when the adapter's awaitable handles cancellation by itself, or
+    when the object's ``cancel()`` means something else (a blocking call, or
+    a cancel for every holder of a shared computation).
 
     Example::
 
@@ -267,21 +295,37 @@ def register_adapter(kind: type[_K], adapter: Callable[[_K], Awaitable[Any]], /)
 
         print(asyncio.run(main()))  # [1, 2]
 
-    :raises TypeError: if *kind* is not a class or *adapter* is not callable.
+    :raises TypeError: if *kind* is not a class, or *adapter* or *cancel* is
+        not callable.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.1
+       The *cancel* and *gather* keywords.
     """
     if not isinstance(kind, type):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"register_adapter() needs a class as kind, got {_type_name(kind)}")
     if not callable(adapter):
         raise TypeError(f"register_adapter() needs a callable adapter, got {_type_name(adapter)}")
-    _adapters[kind] = adapter
+    if cancel is not None and not callable(cancel):
+        raise TypeError(
+            f"register_adapter() needs cancel= to be a callable or None, got {_type_name(cancel)}"
+        )
+    if gather is not None and not callable(gather):
+        raise TypeError(
+            f"register_adapter() needs gather= to be a callable or None, got {_type_name(gather)}"
+        )
+    global _grouping
+    _grouping = _grouping or gather is not None
+    _adapters[kind] = _AdapterHandler(adapter, cancel, gather)
     _handlers.clear()
 
 
 # --- dispatch -----------------------------------------------------------------
 
-_adapters: dict[type[Any], Callable[[Any], Awaitable[Any]]] = {}
+_GatherMany = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
+_adapters: dict[type[Any], _AdapterHandler] = {}
+# Whether any registration has gather=: until one does, aggregates skip grouping.
+_grouping = False
 # Resolved handler per exact type, rebuilt lazily after register_adapter().
 _handlers: dict[type[Any], _Handler] = {}
 
@@ -318,12 +362,11 @@ def _handler_for(obj: object) -> _Handler:
 
 
 def _resolve(cls: type[Any]) -> _Handler | None:
-    if "twisted.internet.defer" in sys.modules and not _twisted_registered:
-        _register_twisted()
+    _load_contrib_for(cls)
     for base in cls.__mro__:
         adapter = _adapters.get(base)
         if adapter is not None:
-            return functools.partial(_from_adapter, adapter)
+            return adapter
     if cls is type(None):
         return _from_none
     if cls is _NULL_FUTURE_TYPE:
@@ -401,27 +444,41 @@ async def _await(awaitable: Awaitable[_T]) -> _T:
     return await awaitable
 
 
-def _from_adapter(
-    adapter: Callable[[Any], Awaitable[Any]], obj: object, loop: asyncio.AbstractEventLoop
-) -> asyncio.Future[Any]:
-    awaitable = adapter(obj)
-    if type(awaitable) is type(obj):
-        raise TypeError(
-            f"the adapter registered for {_type_name(obj)} returned another "
-            f"{_type_name(obj)}: it must return a different awaitable"
-        )
-    future = _convert_here(awaitable, loop)
-    # A task cancelled before its first step never runs the adapter's code, so
-    # that code cannot pass the cancellation on: do it here, where we can.
-    cancel = getattr(obj, "cancel", None)
-    if callable(cancel) and not future.done():
-        future.add_done_callback(functools.partial(_call_if_cancelled, cancel))
-    return future
+class _AdapterHandler:
+    """The handler of a kind taught with register_adapter(), with what it was taught."""
+
+    __slots__ = ("adapter", "cancel", "gather")
+
+    def __init__(
+        self,
+        adapter: Callable[[Any], Awaitable[Any]],
+        cancel: Callable[[Any], object] | None,
+        gather: _GatherMany | None,
+    ) -> None:
+        self.adapter = adapter
+        self.cancel = cancel
+        self.gather = gather
+
+    def __call__(self, obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+        awaitable = self.adapter(obj)
+        if type(awaitable) is type(obj):
+            raise TypeError(
+                f"the adapter registered for {_type_name(obj)} returned another "
+                f"{_type_name(obj)}: it must return a different awaitable"
+            )
+        future = _convert_here(awaitable, loop)
+        # A task cancelled before its first step never runs the adapter's code, so
+        # that code cannot pass the cancellation on: do it here, where we can.
+        if self.cancel is not None and not future.done():
+            future.add_done_callback(functools.partial(_call_if_cancelled, self.cancel, obj))
+        return future
 
 
-def _call_if_cancelled(cancel: Callable[[], object], future: asyncio.Future[Any]) -> None:
+def _call_if_cancelled(
+    cancel: Callable[[Any], object], obj: object, future: asyncio.Future[Any]
+) -> None:
     if future.cancelled():
-        cancel()
+        cancel(obj)
 
 
 def _from_tornado_registration(
@@ -500,12 +557,81 @@ def _convert_each_once(
     child alive meanwhile, so their ids are unique.
     """
     converted: dict[int, asyncio.Future[Any]] = {}
+    if _grouping:
+        converted.update(_convert_groups(objs, loop))
     children: list[asyncio.Future[Any]] = []
     for obj in objs:
         child = converted.get(id(obj))
         if child is None:
             child = converted[id(obj)] = _convert_here(obj, loop)
         children.append(child)
+    return children
+
+
+def _convert_groups(
+    objs: Sequence[object], loop: asyncio.AbstractEventLoop
+) -> dict[int, asyncio.Future[Any]]:
+    """Convert together the children whose registrations share a gather=.
+
+    Returns a future per child converted so, by id; the others are left to
+    the caller. A group of one is left too: its adapter serves it alone.
+    """
+    groups: dict[_GatherMany, dict[int, tuple[object, _AdapterHandler]]] = {}
+    for obj in objs:
+        handler = _handler_for(obj)
+        if isinstance(handler, _AdapterHandler) and handler.gather is not None:
+            groups.setdefault(handler.gather, {})[id(obj)] = (obj, handler)
+    converted: dict[int, asyncio.Future[Any]] = {}
+    for gather, members in groups.items():
+        if len(members) > 1:
+            converted.update(_from_group(gather, members, loop))
+    return converted
+
+
+def _from_group(
+    gather: _GatherMany,
+    members: dict[int, tuple[object, _AdapterHandler]],
+    loop: asyncio.AbstractEventLoop,
+) -> dict[int, asyncio.Future[Any]]:
+    objs = [obj for obj, _ in members.values()]
+    group = _convert_here(gather(objs), loop)
+    children = {key: loop.create_future() for key in members}
+
+    def on_group_done(group: asyncio.Future[Any]) -> None:
+        futures = list(children.values())
+        if group.cancelled():
+            for obj, handler in members.values():
+                if handler.cancel is not None:
+                    handler.cancel(obj)
+            for child in futures:
+                child.cancel()
+            return
+        exc = group.exception()
+        results: Sequence[Any] = () if exc is not None else group.result()
+        if exc is None and (
+            not isinstance(results, Sequence) or len(results) != len(futures)  # pyright: ignore[reportUnnecessaryIsInstance]
+        ):
+            exc = TypeError(
+                f"the gather= registered for {_type_name(objs[0])} must return a sequence "
+                f"of {len(futures)} results, one per object, got {_type_name(results)}"
+            )
+        if exc is not None:
+            # The group fails as a whole: one child carries the exception to the
+            # aggregate, the others are cancelled so it is reported once.
+            set_exception_unless_done(futures[0], exc)
+            for child in futures[1:]:
+                child.cancel()
+            return
+        for child, result in zip(futures, results, strict=True):
+            set_result_unless_done(child, result)
+
+    def on_child_done(child: asyncio.Future[Any]) -> None:
+        if child.cancelled() and not group.done():
+            group.cancel()
+
+    group.add_done_callback(on_group_done)
+    for child in children.values():
+        child.add_done_callback(on_child_done)
     return children
 
 
@@ -613,10 +739,22 @@ def _start_on_loop(
 
 # --- optional adapters -----------------------------------------------------------
 
-_twisted_registered = False
+# Libraries whose adapter module was imported (or tried), by top-level package.
+_contrib_loaded: set[str] = set()
 
 
-def _register_twisted() -> None:
-    global _twisted_registered
-    _twisted_registered = True
-    from .contrib import twisted  # noqa: F401  # pyright: ignore[reportUnusedImport]  # registers on import
+def _load_contrib_for(cls: type[Any]) -> None:
+    """Import the adapter module for the library *cls* comes from, if there is one.
+
+    The module registers its adapters on import. Which library has which
+    module is contrib's knowledge (``ADAPTER_MODULES``), not this module's:
+    the converters name no third-party library.
+    """
+    from .contrib import ADAPTER_MODULES
+
+    for base in cls.__mro__:
+        package = base.__module__.partition(".")[0]
+        module = ADAPTER_MODULES.get(package)
+        if module is not None and package not in _contrib_loaded:
+            _contrib_loaded.add(package)
+            importlib.import_module(f"{__package__}.contrib.{module}")
