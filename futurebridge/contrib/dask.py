@@ -36,8 +36,9 @@ Rules that hold across this module:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
 from distributed import Client, Future
@@ -131,10 +132,15 @@ def _client_of(future: Future[Any]) -> tuple[Client, asyncio.AbstractEventLoop]:
         )
     # A Tornado IOLoop on asyncio exposes its asyncio loop as asyncio_loop.
     client_loop: object = getattr(client.loop, "asyncio_loop", None)
-    if not isinstance(client_loop, asyncio.AbstractEventLoop) or client_loop.is_closed():
+    if (
+        client.status in ("closing", "closed")
+        or not isinstance(client_loop, asyncio.AbstractEventLoop)
+        or client_loop.is_closed()
+    ):
         raise RuntimeError(
-            f"cannot convert {future!r}: its Dask client is closed ({client.status}); "
-            "it can never complete"
+            f"cannot convert {future!r}: its Dask client is closing or closed "
+            f"(status {client.status!r}), so it can never complete; convert the futures "
+            "of an open client"
         )
     return client, client_loop
 
@@ -204,16 +210,77 @@ class _Cancelled:
 
 
 async def _fetch(client: Client, futures: Future[Any] | list[Future[Any]]) -> Any:
-    # Runs on the client's loop, where asynchronous=True makes gather a coroutine.
-    # distributed leaves gather, cancel and release unannotated: typed here.
-    gather: Callable[..., Awaitable[Any]] = getattr(client, "gather")
+    """Wait for *futures*, then fetch their results; runs on the client's loop.
+
+    Waiting and fetching are kept apart because only the wait may be
+    cancelled: a Dask gather cancelled half-way leaves tasks behind that log
+    "Task exception was never retrieved", and cancels any other gather that
+    joined the same fetch. So the wait is ours, and the fetch, once started,
+    runs to its end.
+    """
+    waiting = futures if isinstance(futures, list) else [futures]
     try:
-        return await gather(futures, asynchronous=True)
+        await _wait_until_done_or_failed(waiting)
+    except asyncio.CancelledError:
+        raise  # Our own waiter cancelled: nothing of Dask's was interrupted.
+    # distributed leaves gather, cancel and release unannotated: typed here.
+    gather: Callable[..., Coroutine[Any, Any, Any]] = getattr(client, "gather")
+    fetch = asyncio.ensure_future(gather(futures, asynchronous=True))
+    fetch.add_done_callback(_retrieve)
+    try:
+        return await asyncio.shield(fetch)
     except asyncio.CancelledError as error:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise  # Our own waiter cancelled.
-        return _Cancelled(error)
+        if fetch.cancelled() or not fetch.done():
+            raise  # Our own waiter cancelled during the fetch.
+        return _Cancelled(error)  # Dask cancelled a key: gather raised its error.
+
+
+async def _wait_until_done_or_failed(futures: list[Future[Any]]) -> None:
+    """Return once every future is done, or one of them failed or was cancelled.
+
+    Waits with :meth:`distributed.Future.exception`, which (with
+    ``asynchronous=True`` on the client's loop) waits for the key and fetches
+    nothing, and which may be cancelled cleanly.
+    """
+    pending = [future for future in futures if not _is_done(future)]
+    if not pending or any(_failed(future) for future in futures):
+        return
+    loop = asyncio.get_running_loop()
+    gate: asyncio.Future[None] = loop.create_future()
+    remaining = len(pending)
+
+    def on_done(future: Future[Any], _: asyncio.Future[object]) -> None:
+        nonlocal remaining
+        remaining -= 1
+        if not gate.done() and (remaining == 0 or _failed(future)):
+            gate.set_result(None)
+
+    waiters: list[asyncio.Future[object]] = []
+    for future in pending:
+        exception: Callable[..., Coroutine[Any, Any, object]] = getattr(future, "exception")
+        waiter = asyncio.ensure_future(exception(asynchronous=True))
+        waiter.add_done_callback(functools.partial(on_done, future))
+        waiters.append(waiter)
+    try:
+        await gate
+    finally:
+        for pending_waiter in waiters:
+            pending_waiter.cancel()
+
+
+def _is_done(future: Future[Any]) -> bool:
+    done: Callable[[], bool] = getattr(future, "done")
+    return done()
+
+
+def _failed(future: Future[Any]) -> bool:
+    return future.status in ("error", "cancelled")
+
+
+def _retrieve(fetch: asyncio.Future[Any]) -> None:
+    # A fetch whose waiter left: its outcome has nowhere to go (rule 2 of _outcome).
+    if not fetch.cancelled() and (error := fetch.exception()) is not None:
+        logger.debug("futurebridge: a Dask fetch failed after its waiter left", exc_info=error)
 
 
 async def _await_dask_awaitable(awaitable: DaskAwaitable[_T]) -> _T:
