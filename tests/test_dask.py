@@ -10,6 +10,7 @@ bounded; nothing here measures speed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -76,7 +77,12 @@ def cluster() -> Iterator[LocalCluster]:
             threads_per_worker=2,
             processes=True,
             host="127.0.0.1",
+            silence_logs=logging.CRITICAL,  # the remote errors raised on purpose
             dashboard_address=None,
+            # With no dashboard, the scheduler still serves its health routes over
+            # HTTP, by default on port 8787 of every interface: an ephemeral loopback
+            # port instead, so nothing clashes with another cluster on the machine.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         ) as cluster,
     ):
         yield cluster
