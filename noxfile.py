@@ -1,15 +1,25 @@
 """The whole test run: ``python3 -m nox`` (what the README and .ci/run call).
 
-Sessions: ``tests`` on every supported Python, then ``typing``, ``stubtest``,
-``docs`` and ``lint`` once. uv creates the environments when it is available (it comes with
-``nox[uv]``), which keeps a cold run to a few minutes.
+Sessions: ``tests`` on every supported Python (3.11 to 3.13 from this
+machine, ``tests-3.14`` and ``tests-3.15`` from a cached Debian sid root, see
+``tools/sid_python.py``), ``tests_slow`` and ``tests_public_paths`` once, then
+``typing``, ``stubtest``, ``docs`` and ``lint``. They run side by side, as
+many at a time as the machine has cores, each in its own environment; nox
+prints each session's log as a block when it ends, then one summary, and fails
+if any session failed. uv creates the environments when it is available (it
+comes with ``nox[uv]``), which keeps a cold run to a few minutes.
+
+Quick path while working: ``python3 -m nox -s quick`` (3.11, no slow tests).
+``python3 -m nox -t tests`` runs every pytest session and nothing else.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import shutil
 import subprocess
+import sys
 
 import nox
 
@@ -18,8 +28,18 @@ nox.options.error_on_missing_interpreters = True
 # Fresh environments every run (uv makes it cheap): the typing session relies
 # on the stubs being absent for its first half.
 nox.options.reuse_existing_virtualenvs = False
+# Sessions are independent (one environment each): run them side by side.
+nox.options.parallel = "auto"
+nox.options.allow_parallel = True
 
+# Interpreters from this machine (pyenv or the system).
 PYTHONS = ["3.11", "3.12", "3.13"]
+# Interpreters from the Debian sid root that tools/sid_python.py provisions.
+SID_PYTHONS = ["3.14", "3.15"]
+SID_PYTHON = [sys.executable, "tools/sid_python.py"]
+# The slow tests (stress, load, properties, Tornado's suite) run once, in
+# tests_slow; every other pytest session leaves them out.
+NOT_SLOW = ("-m", "not slow")
 
 # Developer tools live here, not in public extras: users see only the extras
 # named for integrations (uvloop, twisted).
@@ -56,11 +76,95 @@ def _expose_interpreters() -> None:
 _expose_interpreters()
 
 
-@nox.session(python=PYTHONS)
+@nox.session(name="sid-root", python=False)
+def sid_root(session: nox.Session) -> None:
+    """Provision the Debian sid root for 3.14 and 3.15 (cached; a no-op once built)."""
+    session.run(*SID_PYTHON, external=True)
+
+
+@nox.session(python=PYTHONS, tags=["tests"])
 def tests(session: nox.Session) -> None:
-    """The pytest suite, on each supported Python."""
+    """The pytest suite, on each of this machine's supported Pythons."""
     session.install("-e", ".[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS)
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *NOT_SLOW, *session.posargs)
+
+
+@nox.session(name="tests-3.14", python=False, requires=["sid-root"], tags=["tests"])
+def tests_314(session: nox.Session) -> None:
+    """The pytest suite on Debian sid's Python 3.14, in the sid root."""
+    _sid_pytest(session, "3.14", *NOT_SLOW, *session.posargs)
+
+
+@nox.session(name="tests-3.15", python=False, requires=["sid-root"], tags=["tests"])
+def tests_315(session: nox.Session) -> None:
+    """The pytest suite on Debian sid's Python 3.15, in the sid root."""
+    _sid_pytest(session, "3.15", *NOT_SLOW, *session.posargs)
+
+
+@nox.session(python=PYTHONS[0], tags=["tests"])
+def tests_slow(session: nox.Session) -> None:
+    """Only the tests marked ``slow``: stress, load, property tests, Tornado's own suite."""
+    session.install("-e", ".[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS)
+    session.run("pytest", "-m", "slow", *session.posargs)
+
+
+@nox.session(python=False, requires=["sid-root"], tags=["tests"])
+def tests_public_paths(session: nox.Session) -> None:
+    """The suite on 3.14 with every private asyncio fast path switched off.
+
+    ``FUTUREBRIDGE_PRIVATE_PATHS=0`` makes futurebridge take the public
+    fallback of each private access, as it does where the GIL is disabled, so
+    those fallbacks are tested rather than merely present.
+    """
+    env = {"FUTUREBRIDGE_PRIVATE_PATHS": "0"}
+    _sid_pytest(session, "3.14", *NOT_SLOW, *session.posargs, env=env)
+
+
+@nox.session(python=PYTHONS[0], default=False)
+def quick(session: nox.Session) -> None:
+    """The quick path while working: the suite on 3.11 without the slow tests.
+
+    Not part of the full run, which covers it. ``pytest -m "not slow"`` in a
+    developer venv is the same.
+    """
+    session.install("-e", ".[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS)
+    session.run("pytest", *NOT_SLOW, *session.posargs)
+
+
+def _sid_pytest(
+    session: nox.Session, version: str, *pytest_args: str, env: dict[str, str] | None = None
+) -> None:
+    """Run pytest on ``python<version>`` inside the sid root, with ``env`` set.
+
+    The project is bind-mounted at its own path, so the environment lives
+    where nox keeps the others (``.nox/<session>``) and is made afresh, as
+    theirs are. This machine's uv installs into it, with its cache, when there
+    is one; pip otherwise.
+    """
+    envdir = os.path.join(".nox", session.name.replace(".", "-"))
+    python = os.path.join(envdir, "bin", "python")
+    options = [f"--env={name}={value}" for name, value in (env or {}).items()]
+    if uv := _uv():
+        cache = subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=True)
+        os.makedirs(cache.stdout.strip(), exist_ok=True)
+        options += [f"--bind={uv}", f"--bind={cache.stdout.strip()}"]
+        install = [uv, "pip", "install", "--python", python]
+    else:
+        install = [python, "-m", "pip", "install"]
+    inside = [*SID_PYTHON, *options, "--"]
+    session.run(*inside, f"python{version}", "-m", "venv", "--clear", envdir, external=True)
+    deps = ["-e", ".[uvloop,twisted]", *TEST_DEPS, *TYPING_DEPS]
+    session.run(*inside, *install, *deps, external=True)
+    session.run(*inside, python, "-m", "pytest", *pytest_args, external=True)
+
+
+def _uv() -> str | None:
+    """This machine's uv: the one that came with ``nox[uv]``, else any on PATH."""
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        return shutil.which("uv")
+    return find_uv_bin()
 
 
 @nox.session(python="3.11")

@@ -14,17 +14,17 @@ Rules that hold across this module:
 1. No wrapper object per callback: a callback runs through the module-level
    :func:`_run_callback` with its arguments in the asyncio handle, and
    :func:`_bind` builds a ``functools.partial`` only for keyword arguments.
-2. :class:`_CallbackHandle` and :class:`_CallbackTimerHandle` replace
-   asyncio's ``Handle._run`` with :func:`_run_handle`, which applies the
-   contract itself, so no wrapper frame runs per callback. It reads only the
-   handle slots CPython 3.11 to 3.13 share (``_callback``, ``_args``,
-   ``_context``, ``_loop``).
+2. :data:`CALLBACK_HANDLE` and :data:`CALLBACK_TIMER_HANDLE` are asyncio
+   handles that run :func:`_run_handle`, which applies the contract itself,
+   so no wrapper callback is queued. ``_asyncio_internals`` makes them: it
+   alone knows how a handle runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -32,11 +32,13 @@ from typing import Any
 import tornado.gen
 from tornado.log import app_log
 
+from ._asyncio_internals import BaseLoopPaths
+
 # For the IOLoops of this package: private to it, listed so the checkers
 # know they are meant to be imported.
 __all__ = (
-    "_CallbackHandle",
-    "_CallbackTimerHandle",
+    "CALLBACK_HANDLE",
+    "CALLBACK_TIMER_HANDLE",
     "_bind",
     "_describe",
     "_run_callback",
@@ -66,20 +68,21 @@ def _run_callback(callback: Callable[..., object], *args: Any) -> None:
         _watch(ret, callback)
 
 
-def _run_handle(self: asyncio.Handle) -> None:
-    """``Handle._run`` for our handles: the callback runs as in :func:`_run_callback`.
+def _run_handle(
+    callback: Callable[..., object],
+    args: tuple[Any, ...],
+    context: contextvars.Context,
+    loop: asyncio.AbstractEventLoop,
+    handle: asyncio.Handle,
+) -> None:
+    """How our handles run: the callback as in :func:`_run_callback`.
 
-    Replacing asyncio's ``_run`` rather than wrapping the callback keeps a
-    callback at the same number of frames as with ``call_soon`` (rule 2).
     Exceptions that are not an ``Exception`` go where ``Handle._run`` sends
     them: SystemExit and KeyboardInterrupt up, others to the loop's
     exception handler.
     """
-    this: Any = self  # asyncio.Handle's slots, which typeshed does not all declare
-    callback: Callable[..., object] = this._callback
-    args: tuple[Any, ...] = this._args
     try:
-        ret = this._context.run(callback, *args)
+        ret = context.run(callback, *args)
     except asyncio.CancelledError:
         return
     except Exception:
@@ -88,22 +91,15 @@ def _run_handle(self: asyncio.Handle) -> None:
     except (SystemExit, KeyboardInterrupt):
         raise
     except BaseException as exc:
-        this._loop.call_exception_handler(
-            {"message": f"Exception in callback {callback!r}", "exception": exc, "handle": self}
+        loop.call_exception_handler(
+            {"message": f"Exception in callback {callback!r}", "exception": exc, "handle": handle}
         )
         return
     if ret is not None:
         _watch(ret, callback)
 
 
-class _CallbackHandle(asyncio.Handle):
-    __slots__ = ()
-    _run = _run_handle
-
-
-class _CallbackTimerHandle(asyncio.TimerHandle):
-    __slots__ = ()
-    _run = _run_handle
+CALLBACK_HANDLE, CALLBACK_TIMER_HANDLE = BaseLoopPaths.handle_types(_run_handle)
 
 
 def _watch(ret: object, callback: Callable[..., object]) -> None:

@@ -21,13 +21,12 @@ import functools
 import importlib
 import logging
 import types
-from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from threading import get_ident as _get_ident
 from typing import Any, TypeVar, cast, overload
 
 import tornado.gen
 
+from ._asyncio_internals import CALL_GRAPH, link_awaited_by, running_loop, unlink_awaited_by
 from ._outcome import (
     Bridge,
     cancel_concurrent,
@@ -52,6 +51,8 @@ _Handler = Callable[[Any, asyncio.AbstractEventLoop], "asyncio.Future[Any]"]
 _Future = asyncio.Future
 _Task = asyncio.Task
 _CoroutineType = types.CoroutineType
+# Unbound, so a call costs what reading the private ``_loop`` costs.
+_get_loop: Callable[[Any], asyncio.AbstractEventLoop] = asyncio.Future[Any].get_loop
 # getattr: Tornado types moment as Future[Any] (it is a _NullFuture) and
 # convert_yielded as a plain function (it is a singledispatch one).
 _moment: object = getattr(tornado.gen, "moment")
@@ -137,50 +138,28 @@ def to_asyncio_future(
     """
     cls = type(obj)
     if loop is None:
-        # Find the running loop without asking asyncio when we can: asyncio's
-        # answer costs a getpid() system call on Python 3.11. A loop derived
-        # from BaseEventLoop records the thread it runs on, and a loop running
-        # on this thread is the running loop.
+        # The fast paths: one lookup of the running loop (no exception to
+        # catch on any loop kind), then exact type checks.
+        running = running_loop()
+        if running is None:
+            raise RuntimeError(
+                "to_asyncio_future() was called with no running event loop: "
+                "call it from a coroutine, or pass loop= the event loop the future "
+                "should belong to"
+            )
         if cls is _Future or cls is _Task:
-            try:
-                if obj._loop._thread_id == _get_ident():  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
-                    return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
-            except AttributeError:
-                pass  # Not a BaseEventLoop (uvloop, say): ask asyncio below.
-        running: asyncio.AbstractEventLoop = _last_running_loop  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
-        try:
-            if running._thread_id != _get_ident():  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
-                running = _find_running_loop()
-        except AttributeError:
-            running = _find_running_loop()
-        if cls is _CoroutineType:
+            if _get_loop(obj) is running:
+                return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
+        elif cls is _CoroutineType:
             return running.create_task(obj)  # type: ignore[arg-type]  # pyright: ignore[reportUnknownVariableType, reportArgumentType]
-        return _convert_here(obj, running)
+        return _handler_for(obj)(obj, running)
     return _to_future(obj, loop)
-
-
-# Only a hint for to_asyncio_future(): checked against the current thread on
-# every use, so a stale or foreign loop here is harmless.
-_last_running_loop: asyncio.AbstractEventLoop | None = None
-
-
-def _find_running_loop() -> asyncio.AbstractEventLoop:
-    global _last_running_loop
-    loop = _get_running_loop()
-    if loop is None:
-        raise RuntimeError(
-            "to_asyncio_future() was called with no running event loop: "
-            "call it from a coroutine, or pass loop= the event loop the future "
-            "should belong to"
-        )
-    _last_running_loop = loop
-    return loop
 
 
 def _convert_here(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
     """Convert on *loop*'s own thread, with *loop* known to be open."""
     cls = type(obj)
-    if (cls is _Future or cls is _Task) and obj._loop is loop:  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+    if (cls is _Future or cls is _Task) and _get_loop(obj) is loop:
         return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
     return _handler_for(obj)(obj, loop)
 
@@ -188,7 +167,7 @@ def _convert_here(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Futur
 def _to_future(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
     """Convert onto any *loop*: checks it, and hops threads if it runs elsewhere."""
     cls = type(obj)
-    if (cls is _Future or cls is _Task) and obj._loop is loop:  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+    if (cls is _Future or cls is _Task) and _get_loop(obj) is loop:
         return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
     return _convert(obj, loop)
 
@@ -222,7 +201,7 @@ def to_tornado_future(obj: object, /) -> asyncio.Future[Any]:
 
     .. versionadded:: 0.1
     """
-    loop = _get_running_loop()
+    loop = running_loop()
     if loop is None:
         if isinstance(obj, asyncio.Future):
             return obj  # pyright: ignore[reportUnknownVariableType]
@@ -342,7 +321,7 @@ def _convert(obj: object, loop: object) -> asyncio.Future[Any]:
             "pass loop= a loop that is open"
         )
     handler = _handler_for(obj)
-    running = _get_running_loop()
+    running = running_loop()
     if running is not loop and loop.is_running():
         return _convert_threadsafe(obj, loop, handler)
     return handler(obj, loop)
@@ -670,9 +649,17 @@ def _gather(
         outer.set_result({} if keys is not None else [])
         return outer
 
+    # Who waits, for capture_call_graph() and pstree (3.14+): as in
+    # asyncio.gather, the task that made the aggregate, else the aggregate.
+    waiter: asyncio.Future[Any] | None = None
+    if CALL_GRAPH:
+        waiter = asyncio.current_task(loop) or outer
+
     def on_child_done(child: asyncio.Future[Any]) -> None:
         nonlocal remaining
         remaining -= 1
+        if waiter is not None:
+            unlink_awaited_by(child, waiter)
         if outer.done():
             # The outcome is decided; a later exception must still be seen.
             if not child.cancelled() and (exc := child.exception()) is not None:
@@ -704,6 +691,8 @@ def _gather(
 
     for child in watched:
         child.add_done_callback(on_child_done)
+        if waiter is not None:
+            link_awaited_by(child, waiter)
     outer.add_done_callback(on_outer_done)
     return outer
 

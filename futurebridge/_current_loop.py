@@ -8,43 +8,46 @@ asks, a new loop, created and set explicitly. It does not own the IOLoops
 
 Rule: nothing here creates an asyncio loop implicitly through
 ``asyncio.get_event_loop()`` (deprecated, and a warning on 3.12 and 3.13):
-the loop set for a thread is read without side effects, and a loop is
-created only when the caller asks for one, explicitly.
+the loop set for a thread is read without side effects (how, per Python
+version, is ``_asyncio_internals``' business), and a loop is created only
+when the caller asks for one, explicitly.
 """
 
 from __future__ import annotations
 
 import asyncio
-import warnings
-from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
+import threading
+from typing import Any, cast
+
+from ._asyncio_internals import running_loop, set_event_loop_of_thread
 
 # For the rest of this package: private to it, listed so the checkers know
 # they are meant to be imported.
-__all__ = ("_set_event_loop", "_thread_loop")
+__all__ = ("_set_event_loop", "_thread_loop", "set_thread_loop")
+
+# futurebridge's own record of the loop it made current on each thread. asyncio
+# answers first while it has a notion of a thread's current loop (3.11 to
+# 3.15); the record is what remains when the policy system goes (3.16).
+_record = threading.local()
+
+
+def set_thread_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    """Make *loop* (or none) the calling thread's current event loop.
+
+    What :func:`asyncio.set_event_loop` does, also kept in futurebridge's
+    own record.
+    """
+    _record.loop = loop
+    asyncio.set_event_loop(loop)
 
 
 def _set_event_loop() -> asyncio.AbstractEventLoop | None:
-    """The loop set for this thread by ``asyncio.set_event_loop()``, if any.
-
-    Never creates one. asyncio has no public query without side effects before
-    3.14 (``get_event_loop()`` may create a loop, and warns on 3.12-3.13), so
-    the default policy's thread-local slot is read; the check that it is a
-    loop keeps this safe if a future asyncio renames it.
-    """
-    # Deprecated in 3.14, after the Pythons futurebridge supports (3.11-3.13).
-    policy = asyncio.get_event_loop_policy()  # pyright: ignore[reportDeprecated]
-    local = getattr(policy, "_local", None)
-    if local is not None:
-        loop = getattr(local, "_loop", None)
-        return loop if isinstance(loop, asyncio.AbstractEventLoop) else None
-    # A policy not derived from asyncio's: ask it, without letting a
-    # deprecation warning about implicit creation escape.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            return policy.get_event_loop()
-        except RuntimeError:
-            return None
+    """The loop set for this thread (by asyncio or futurebridge), if any; never creates one."""
+    found: Any = set_event_loop_of_thread()
+    if found is NotImplemented:
+        recorded: asyncio.AbstractEventLoop | None = getattr(_record, "loop", None)
+        return recorded
+    return cast("asyncio.AbstractEventLoop | None", found)
 
 
 def _thread_loop(*, create: bool) -> tuple[asyncio.AbstractEventLoop | None, bool]:
@@ -54,7 +57,7 @@ def _thread_loop(*, create: bool) -> tuple[asyncio.AbstractEventLoop | None, boo
     current loop (what ``asyncio.get_event_loop()`` did before 3.12, minus
     the warning). Returns the loop and whether it was created here.
     """
-    loop = _get_running_loop()
+    loop = running_loop()
     if loop is not None:
         return loop, False
     loop = _set_event_loop()
@@ -63,5 +66,5 @@ def _thread_loop(*, create: bool) -> tuple[asyncio.AbstractEventLoop | None, boo
     if not create:
         return None, False
     loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
+    set_thread_loop(loop)
     return loop, True

@@ -33,13 +33,19 @@ import functools
 import inspect
 import sys
 import types
-from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Callable, Coroutine, Generator, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar, overload
 
 import tornado.gen
 from tornado.concurrent import Future
 
+from ._asyncio_internals import (
+    enter_task,
+    leave_task,
+    quiet_destroy_pending,
+    running_loop,
+    start_task,
+)
 from ._convert import (
     _handler_for,  # pyright: ignore[reportPrivateUsage]
     _type_name,  # pyright: ignore[reportPrivateUsage]
@@ -394,7 +400,7 @@ def _future_function(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
                 coro = func(*args, **kwargs)
             except (Exception, _CancelledError) as exc:
                 return _failed(loop, exc)
-            return _start(coro, loop, context)
+            return _start(coro, loop, context, func)
 
         return start_coroutine
 
@@ -407,17 +413,17 @@ def _future_function(func: Callable[..., Any]) -> Callable[..., Future[Any]]:
             # As @gen.coroutine: what the body raises is the future's outcome.
             return _failed(loop, exc)
         if result.__class__ is _CoroutineType:
-            return _start(result, loop, context)
+            return _start(result, loop, context, func)
         if result.__class__ is _GeneratorType:
             # The task runs in context already, so the steps need not enter it.
-            return _start(_drive(result, None), loop, context)
+            return _start(_drive(result, None), loop, context, func)
         return context.run(_convert_result, result, func, "as_tornado")
 
     return start
 
 
 def _running_loop(func: Callable[..., Any]) -> asyncio.AbstractEventLoop:
-    loop = _get_running_loop()
+    loop = running_loop()
     if loop is None:
         name = _describe(func)
         raise RuntimeError(
@@ -440,40 +446,43 @@ def _failed(loop: asyncio.AbstractEventLoop, exc: BaseException) -> Future[Any]:
 if sys.version_info >= (3, 12):
 
     def _start(
-        coro: Coroutine[Any, Any, _T], loop: asyncio.AbstractEventLoop, context: contextvars.Context
+        coro: Coroutine[Any, Any, _T],
+        loop: asyncio.AbstractEventLoop,
+        context: contextvars.Context,
+        func: Callable[..., Any],
     ) -> Future[_T]:
-        # The task itself, not the loop's task factory: only it can start eagerly.
-        return asyncio.Task(coro, loop=loop, context=context, eager_start=True)
+        return start_task(loop, coro, context=context, name=_task_name(func))
 
 else:
-    # The running task of each loop; asyncio's C and Python halves share this dict.
-    _current_tasks: dict[asyncio.AbstractEventLoop, Future[Any]] = getattr(
-        asyncio.tasks, "_current_tasks"
-    )
 
     def _start(
-        coro: Coroutine[Any, Any, _T], loop: asyncio.AbstractEventLoop, context: contextvars.Context
+        coro: Coroutine[Any, Any, _T],
+        loop: asyncio.AbstractEventLoop,
+        context: contextvars.Context,
+        func: Callable[..., Any],
     ) -> Future[_T]:
         # Python 3.11 has no eager tasks. The first step runs here, with the task
         # that will carry on already current (asyncio.timeout() and TaskGroup ask
         # for it), and the task takes over from the first suspension.
         carrier = _Started(coro)
-        task: Future[Any] = asyncio.Task(carrier, loop=loop, context=context)
-        outer = _current_tasks.get(loop)
-        _current_tasks[loop] = task
+        # Through the loop, so a task factory sees it (its first step, run
+        # here by hand, is not the factory's to see).
+        task: asyncio.Task[Any] = loop.create_task(
+            carrier,
+            name=_task_name(func),
+            context=context,
+        )
+        token = enter_task(loop, task)
         try:
             context.run(carrier.first_step)
         finally:
-            if outer is None:
-                del _current_tasks[loop]
-            else:
-                _current_tasks[loop] = outer
+            leave_task(loop, token)
         if not carrier.finished:
             return task
         # Done without suspending: a done future, as an eager task would be.
         # The task ends quietly with None on its first step, if the loop ever
         # runs it, so it must not be reported as destroyed while pending.
-        task._log_destroy_pending = False  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
+        quiet_destroy_pending(task)
         # Made in a helper: the exception's traceback reaches this frame through
         # first_step's, so a local here holding the future would be a cycle.
         return carrier.settled(loop)
@@ -608,6 +617,11 @@ def _innermost(func: object) -> object:
     while func.__class__ is _Partial:
         func = getattr(func, "func")
     return func
+
+
+def _task_name(func: object) -> str:
+    # What asyncio's task listings (and ``python -m asyncio pstree``) show.
+    return f"as_tornado:{_describe(func)}"
 
 
 def _describe(func: object) -> str:

@@ -25,15 +25,13 @@ Rules that hold across this module:
    module's rule 1).
 3. The hot paths (``add_callback`` on the loop's thread, ``call_later``,
    ``call_at``) must cost little more than asyncio's own ``call_soon`` and
-   ``call_later``, so on asyncio's ``BaseEventLoop`` they use what CPython
-   3.11-3.13 all have: the running thread's id (``_thread_id``; asking
-   asyncio for the running loop costs a getpid() system call on 3.11), and a
-   handle appended to ``_ready`` or pushed on ``_scheduled`` (what
-   ``call_soon`` and ``call_at`` do after checks that cannot fail there).
-   Those handles come from ``_callbacks``: their ``_run`` applies Tornado's
-   callback contract itself, so no wrapper frame runs per callback.
-   In debug mode, on a closed loop, or on any other loop (uvloop), the public
-   methods are used, and the thread is known from :meth:`start` and
+   ``call_later``, so on asyncio's ``BaseEventLoop`` they take the fast
+   paths of ``_asyncio_internals`` (a handle queued as ``call_soon`` and
+   ``call_at`` would, minus checks that cannot fail there). Those handles
+   come from ``_callbacks``: they apply Tornado's callback contract
+   themselves, so no wrapper callback runs. In debug mode, on a closed loop,
+   on any other loop (uvloop), or with private paths off, the public methods
+   are used, and the thread is known from :meth:`start` and
    :meth:`run_sync`, else by asking asyncio.
 4. Nothing here creates an asyncio loop implicitly through
    ``asyncio.get_event_loop()`` (deprecated, warning on 3.12 and 3.13): the
@@ -47,11 +45,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import heapq
 import logging
 import types
 import warnings
-from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from threading import get_ident as _get_ident
 from time import time as _time
@@ -61,10 +57,17 @@ import tornado.gen
 from tornado.concurrent import Future
 from tornado.ioloop import IOLoop
 
+from ._asyncio_internals import (
+    BaseLoopPaths,
+    IOLoopHooks,
+    base_loop_paths,
+    ioloop_registry,
+    running_loop,
+)
 from ._callbacks import (
+    CALLBACK_HANDLE,
+    CALLBACK_TIMER_HANDLE,
     _bind,
-    _CallbackHandle,
-    _CallbackTimerHandle,
     _describe,
     _run_callback,
     _run_handler,
@@ -72,7 +75,7 @@ from ._callbacks import (
 from ._convert import (
     to_asyncio_future,
 )
-from ._current_loop import _set_event_loop, _thread_loop
+from ._current_loop import _set_event_loop, _thread_loop, set_thread_loop
 from ._outcome import fail_bridges_from
 
 __all__ = ("AsyncIOLoop", "AsyncIOMainLoop")
@@ -86,10 +89,6 @@ _Ts = TypeVarTuple("_Ts")
 logger = logging.getLogger("futurebridge")
 
 _CoroutineType = types.CoroutineType
-_heappush = heapq.heappush
-# What the fast paths use of asyncio's BaseEventLoop (rule 3), the same in
-# CPython 3.11 to 3.13; a loop that lacks any of them takes the public paths.
-_BASE_LOOP_INTERNALS = ("_thread_id", "_debug", "_closed", "_ready", "_scheduled")
 _READ = IOLoop.READ
 _WRITE = IOLoop.WRITE
 
@@ -109,7 +108,7 @@ class _Selectable(Protocol):
 # --- the loops -----------------------------------------------------------------------
 
 
-class _BridgeIOLoop(IOLoop):
+class _BridgeIOLoop(IOLoopHooks, IOLoop):
     """The IOLoop primitives, on the asyncio loop in ``self.asyncio_loop``."""
 
     asyncio_loop: asyncio.AbstractEventLoop
@@ -119,8 +118,8 @@ class _BridgeIOLoop(IOLoop):
     _readers: set[int]
     _writers: set[int]
     _default_executor: concurrent.futures.Executor | None
-    # The asyncio loop again, when the fast paths may use its internals (rule 3).
-    _base: Any
+    # The fast paths into the asyncio loop, where it has them (rule 3).
+    _fast: BaseLoopPaths | None
     _thread_ident: int | None
     _tasks: set[Future[Any]]
 
@@ -139,13 +138,10 @@ class _BridgeIOLoop(IOLoop):
         self._readers = set()
         self._writers = set()
         self._default_executor = None
-        fast = isinstance(asyncio_loop, asyncio.BaseEventLoop) and all(
-            hasattr(asyncio_loop, name) for name in _BASE_LOOP_INTERNALS
-        )
-        self._base = asyncio_loop if fast else None
+        self._fast = base_loop_paths(asyncio_loop)
         self._thread_ident = None
         self._tasks = set()
-        registry = IOLoop._ioloop_for_asyncio
+        registry = ioloop_registry()
         # Loops closed through asyncio (not IOLoop.close()) leave stale
         # entries behind; drop them so a program making many loops does not
         # accumulate them (Tornado does the same).
@@ -160,7 +156,7 @@ class _BridgeIOLoop(IOLoop):
             )
 
     def _unregister(self) -> None:
-        registry = IOLoop._ioloop_for_asyncio
+        registry = ioloop_registry()
         if registry.get(self.asyncio_loop) is self:
             del registry[self.asyncio_loop]
 
@@ -181,7 +177,7 @@ class _BridgeIOLoop(IOLoop):
         ``IOLoop.current()`` return it. Unlike Tornado's deprecated
         ``IOLoop.install()``, this does not warn.
         """
-        self._make_current()
+        self.became_current()
 
     def close(self, all_fds: bool = False) -> None:
         """Close the loop and its asyncio loop, freeing their resources.
@@ -208,7 +204,7 @@ class _BridgeIOLoop(IOLoop):
         # Unregister before closing, as Tornado does: a concurrent initialize()
         # that sees the closed loop must not find it still mapped to us.
         self._unregister()
-        self._clear_current_hook()
+        self.ceased_current()
         fail_bridges_from(loop)
         # Its tasks can never finish now: let them go (see _register_task).
         self._tasks.clear()
@@ -317,7 +313,7 @@ class _BridgeIOLoop(IOLoop):
                 f"{what} on an IOLoop that is already running: it would never return; "
                 "await the work (or use add_callback) from code running on the loop instead"
             )
-        if _get_running_loop() is not None:
+        if running_loop() is not None:
             raise RuntimeError(
                 f"{what} while another event loop is running on this thread: run this "
                 "IOLoop on a thread of its own (futurebridge.LoopThread), or await the work"
@@ -393,13 +389,12 @@ class _BridgeIOLoop(IOLoop):
     # --- callbacks and timeouts
 
     def _on_loop_thread(self, loop: asyncio.AbstractEventLoop) -> bool:
-        if self._base is not None:
-            thread_id: int | None = self._base._thread_id
-            return thread_id == _get_ident()
+        if self._fast is not None:
+            return self._fast.on_loop_thread()
         ident = self._thread_ident
         if ident is not None:
             return ident == _get_ident()
-        return _get_running_loop() is loop
+        return running_loop() is loop
 
     def add_callback(
         self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
@@ -413,11 +408,9 @@ class _BridgeIOLoop(IOLoop):
         if the callback returns a coroutine or another yieldable, it is run,
         and its exception logged the same way.
         """
-        base = self._base
-        if base is not None and not kwargs and base._thread_id == _get_ident() and not base._debug:
-            # call_soon() minus its checks, which cannot fail here (rule 3).
-            base._ready.append(_CallbackHandle(callback, args, base, None))
-            return
+        fast = self._fast
+        if fast is not None and not kwargs and fast.call_soon_here(CALLBACK_HANDLE, callback, args):
+            return  # call_soon() minus its checks, which cannot fail here (rule 3).
         fn: Callable[..., object] = callback
         fargs: tuple[Any, ...] = args
         if kwargs:
@@ -480,13 +473,12 @@ class _BridgeIOLoop(IOLoop):
         fargs: tuple[Any, ...] = args
         if kwargs:
             fn, fargs = _bind(callback, args, kwargs)
-        loop = self._base
-        if loop is not None and not loop._debug and not loop._closed:
+        fast = self._fast
+        if fast is not None:
             # asyncio's call_at() minus its checks and its frame (rule 3).
-            timer: Any = _CallbackTimerHandle(loop.time() + delay, fn, fargs, loop, None)
-            _heappush(loop._scheduled, timer)
-            timer._scheduled = True
-            return timer
+            timer = fast.call_later(CALLBACK_TIMER_HANDLE, delay, fn, fargs)
+            if timer is not None:
+                return timer
         handle: asyncio.TimerHandle = self.asyncio_loop.call_later(delay, _run_callback, fn, *fargs)
         return handle
 
@@ -629,14 +621,13 @@ class AsyncIOMainLoop(_BridgeIOLoop):
             self._setup(loop)
         except BaseException:
             if created:
-                asyncio.set_event_loop(None)
+                set_thread_loop(None)
                 loop.close()
             raise
         super().initialize(make_current=make_current)
 
-    def _make_current(self) -> None:
-        # As Tornado's AsyncIOMainLoop: its loop already is the thread's.
-        pass
+    def became_current(self) -> None:
+        """Nothing to do: as with Tornado's AsyncIOMainLoop, its loop already is the thread's."""
 
     def install(self) -> None:
         """Make the asyncio loop the current event loop of the calling thread.
@@ -645,7 +636,7 @@ class AsyncIOMainLoop(_BridgeIOLoop):
         returns it (then ``.run_forever()`` runs the IOLoop), without the
         deprecation warning of Tornado's ``IOLoop.install()``.
         """
-        asyncio.set_event_loop(self.asyncio_loop)
+        set_thread_loop(self.asyncio_loop)
 
 
 class AsyncIOLoop(_BridgeIOLoop):
@@ -707,13 +698,15 @@ class AsyncIOLoop(_BridgeIOLoop):
                 loop.close()
             raise
 
-    def _make_current(self) -> None:
+    def became_current(self) -> None:
+        """Make the asyncio loop the thread's current loop, remembering the previous one."""
         if not self._is_current:
             self._previous = _set_event_loop()
             self._is_current = True
-        asyncio.set_event_loop(self.asyncio_loop)
+        set_thread_loop(self.asyncio_loop)
 
-    def _clear_current_hook(self) -> None:
+    def ceased_current(self) -> None:
+        """Restore the thread's previous current loop, if this one is still current."""
         if not self._is_current:
             return
         self._is_current = False
@@ -723,7 +716,7 @@ class AsyncIOLoop(_BridgeIOLoop):
         if _set_event_loop() is self.asyncio_loop:
             if previous is not None and previous.is_closed():
                 previous = None
-            asyncio.set_event_loop(previous)
+            set_thread_loop(previous)
 
 
 # --- run_sync -----------------------------------------------------------------------------

@@ -30,12 +30,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import sys
 import threading
 import types
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from ._asyncio_internals import start_task
 from ._convert import (
     to_asyncio_future,
 )
@@ -64,23 +64,13 @@ _CoroutineType: type[Coroutine[Any, Any, Any]] = types.CoroutineType
 _get_ident = threading.get_ident
 
 
-if sys.version_info >= (3, 12):
-
-    def _start_task(
-        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]
-    ) -> asyncio.Future[None]:
-        # Eager start: a coroutine that finishes without suspending completes
-        # inside this callback, saving a loop iteration per call.
-        if loop.get_task_factory() is None:
-            return asyncio.Task(coro, loop=loop, eager_start=True)
-        return loop.create_task(coro)
-
-else:
-
-    def _start_task(
-        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]
-    ) -> asyncio.Future[None]:
-        return loop.create_task(coro)
+def _start_task(
+    loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]
+) -> asyncio.Future[None]:
+    # Eager start where the loop allows (3.12+): a coroutine that finishes
+    # without suspending completes inside this callback, saving a loop
+    # iteration per call.
+    return start_task(loop, coro, name=f"LoopThread call:{getattr(coro, '__qualname__', '?')}")
 
 
 class _Call:

@@ -35,15 +35,14 @@ it), and asyncio's event-loop policy.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Callable
 from typing import Any, cast
 
 from tornado.ioloop import IOLoop
 from tornado.util import Configurable, import_object
 
+from ._asyncio_internals import ioloop_registry, running_loop
 from ._current_loop import _thread_loop
 from ._ioloop import (
     AsyncIOMainLoop,
@@ -80,10 +79,8 @@ def _install_patch() -> None:
             tornado_configure(cls, impl, **kwargs)
 
     def current(instance: bool = True) -> IOLoop | None:
-        loop = _get_running_loop()
-        # getattr: outside the class, pyright calls the name private without
-        # the stubs and fine with them; one spelling must satisfy both.
-        registry: dict[asyncio.AbstractEventLoop, IOLoop] = getattr(IOLoop, "_ioloop_for_asyncio")
+        loop = running_loop()
+        registry = ioloop_registry()
         if loop is not None:
             found = registry.get(loop)
             if found is not None:

@@ -23,6 +23,8 @@ from futurebridge._tools.bench import (
 from futurebridge._tools.cli import main
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # every row, HTTP included: minutes on a loaded machine
 def test_every_row_runs_and_the_json_has_every_figure(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

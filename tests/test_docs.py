@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import re
+import subprocess
+import sys
 import textwrap
 import types
 from pathlib import Path
@@ -175,3 +177,63 @@ def test_readme_says_where_the_docs_are_and_how_to_build_them() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "docs/_build/html/index.html" in readme
     assert "nox -s docs" in readme
+
+
+def _testcode_with_output(page: Path, marker: str) -> list[tuple[str, str]]:
+    """(program, printed lines) of each shown testcode block of ``page`` that
+    contains ``marker``, with the testoutput block that follows it."""
+
+    def directive_body(lines: list[str], start: int) -> tuple[list[str], int]:
+        body: list[str] = []
+        end = start + 1
+        while end < len(lines) and (not lines[end].strip() or lines[end].startswith(" ")):
+            body.append(lines[end])
+            end += 1
+        return body, end
+
+    lines = page.read_text().splitlines()
+    found: list[tuple[str, str]] = []
+    for number, line in enumerate(lines):
+        if line.strip() != ".. testcode::":
+            continue
+        body, end = directive_body(lines, number)
+        source = textwrap.dedent("\n".join(body)).strip()
+        if source.startswith(":hide:") or marker not in source:
+            continue
+        following = [n for n in range(end, len(lines)) if lines[n].strip()][:1]
+        assert following, f"{page.name}:{number + 1}: no testoutput after this example"
+        assert lines[following[0]].strip() == ".. testoutput::", f"{page.name}:{number + 1}"
+        output, _ = directive_body(lines, following[0])
+        found.append((source + "\n", textwrap.dedent("\n".join(output)).strip()))
+    return found
+
+
+MAIN_LOOP_EXAMPLES = [
+    (page.name, program, output)
+    for page in _pages()
+    for program, output in _testcode_with_output(page, "AsyncIOMainLoop().install()")
+]
+
+
+def test_the_main_loop_pattern_is_documented() -> None:
+    assert {page for page, _, _ in MAIN_LOOP_EXAMPLES} >= {"getting-started.rst", "migration.rst"}
+
+
+@pytest.mark.parametrize(
+    ("program", "output"),
+    [(program, output) for _, program, output in MAIN_LOOP_EXAMPLES],
+    ids=[page for page, _, _ in MAIN_LOOP_EXAMPLES],
+)
+def test_documented_main_loop_pattern_runs_verbatim(program: str, output: str) -> None:
+    # ``AsyncIOMainLoop().install()`` then ``asyncio.get_event_loop().run_forever()``,
+    # exactly as the docs show it, as a program with -W error on every Python
+    # of the matrix: Tornado's own class raises here from 3.14 (tornado#3467).
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.strip() == output

@@ -374,9 +374,22 @@ def run_bench(
 # --- helpers for the rows -------------------------------------------------------------
 
 
+def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """A new event loop of *kind*: ``"asyncio"`` or ``"uvloop"``."""
+    if kind == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            hint = "pip install 'futurebridge[uvloop]'"
+            raise Unavailable(f"uvloop is not installed: {hint}") from None
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        return loop
+    return asyncio.new_event_loop()
+
+
 @contextlib.contextmanager
-def _asyncio_loop() -> Generator[asyncio.AbstractEventLoop, None, None]:
-    loop = asyncio.new_event_loop()
+def _asyncio_loop(kind: str = "asyncio") -> Generator[asyncio.AbstractEventLoop, None, None]:
+    loop = _new_loop(kind)
     try:
         yield loop
     finally:
@@ -437,8 +450,8 @@ async def _one() -> int:
 # --- the rows ---------------------------------------------------------------------------
 
 
-def _done_future(stack: contextlib.ExitStack) -> list[Variant]:
-    loop = stack.enter_context(_asyncio_loop())
+def _done_future(stack: contextlib.ExitStack, kind: str = "asyncio") -> list[Variant]:
+    loop = stack.enter_context(_asyncio_loop(kind))
     done: asyncio.Future[int] = loop.create_future()
     done.set_result(1)
 
@@ -453,8 +466,8 @@ def _done_future(stack: contextlib.ExitStack) -> list[Variant]:
     ]
 
 
-def _coroutine(stack: contextlib.ExitStack) -> list[Variant]:
-    loop = stack.enter_context(_asyncio_loop())
+def _coroutine(stack: contextlib.ExitStack, kind: str = "asyncio") -> list[Variant]:
+    loop = stack.enter_context(_asyncio_loop(kind))
 
     def creating(convert: Callable[[Any], object]) -> Timer:
         async def body(n: int) -> float:
@@ -550,14 +563,14 @@ def _as_asyncio_generator(stack: contextlib.ExitStack) -> list[Variant]:
 
 
 def _ioloops(
-    stack: contextlib.ExitStack,
+    stack: contextlib.ExitStack, kind: str = "asyncio"
 ) -> tuple[AsyncIOLoop, TornadoAsyncIOLoop, asyncio.AbstractEventLoop]:
-    """Our AsyncIOLoop, Tornado's AsyncIOLoop and a bare asyncio loop, each on its own loop."""
-    ours = AsyncIOLoop(make_current=False)
+    """Our AsyncIOLoop, Tornado's AsyncIOLoop and a bare loop, each on its own loop of *kind*."""
+    ours = AsyncIOLoop(asyncio_loop=_new_loop(kind), make_current=False)
     stack.callback(_close_ioloop, ours)
-    theirs = TornadoAsyncIOLoop(make_current=False)
+    theirs = TornadoAsyncIOLoop(asyncio_loop=_new_loop(kind), make_current=False)
     stack.callback(_close_ioloop, theirs)
-    bare = stack.enter_context(_asyncio_loop())
+    bare = stack.enter_context(_asyncio_loop(kind))
     return ours, theirs, bare
 
 
@@ -592,8 +605,8 @@ def _scheduling(
     return _on(loop, body)
 
 
-def _add_callback(stack: contextlib.ExitStack) -> list[Variant]:
-    ours, theirs, bare = _ioloops(stack)
+def _add_callback(stack: contextlib.ExitStack, kind: str = "asyncio") -> list[Variant]:
+    ours, theirs, bare = _ioloops(stack, kind)
     return [
         Variant(
             "AsyncIOLoop.add_callback",
@@ -749,6 +762,21 @@ ROWS: tuple[Row, ...] = (
         (Target("loop.create_task", "<= 1.15x loop.create_task", at_most=1.15),),
     ),
     Row(
+        "done_future_uvloop",
+        "to_asyncio_future(done asyncio future), uvloop",
+        functools.partial(_done_future, kind="uvloop"),
+        (
+            Target("asyncio.isfuture", "<= 1.5x asyncio.isfuture", at_most=1.5),
+            Target("gen.convert_yielded", ">= 4x faster than convert_yielded", at_most=0.25),
+        ),
+    ),
+    Row(
+        "coroutine_uvloop",
+        "to_asyncio_future(coroutine), uvloop",
+        functools.partial(_coroutine, kind="uvloop"),
+        (Target("loop.create_task", "<= 1.15x loop.create_task", at_most=1.15),),
+    ),
+    Row(
         "concurrent_done",
         "await to_asyncio_future(done concurrent future)",
         _concurrent_done,
@@ -770,6 +798,12 @@ ROWS: tuple[Row, ...] = (
         "add_callback",
         "IOLoop.add_callback, schedule + run",
         _add_callback,
+        (Target("loop.call_soon", "<= 1.2x loop.call_soon", at_most=1.2),),
+    ),
+    Row(
+        "add_callback_uvloop",
+        "IOLoop.add_callback, schedule + run, uvloop",
+        functools.partial(_add_callback, kind="uvloop"),
         (Target("loop.call_soon", "<= 1.2x loop.call_soon", at_most=1.2),),
     ),
     Row(
