@@ -37,6 +37,7 @@ from ._outcome import (
     set_exception_unless_done,
     set_result_unless_done,
 )
+from ._typing import FutureLike
 
 __all__ = ("register_adapter", "to_asyncio_future", "to_tornado_future")
 
@@ -80,18 +81,22 @@ def to_asyncio_future(
 ) -> asyncio.Future[_T]: ...
 @overload
 def to_asyncio_future(
+    obj: FutureLike[_T], /, *, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Future[_T]: ...
+@overload
+def to_asyncio_future(
     obj: Awaitable[_T], /, *, loop: asyncio.AbstractEventLoop | None = None
 ) -> asyncio.Future[_T]: ...
 @overload
 def to_asyncio_future(
-    obj: Sequence[Awaitable[_T] | concurrent.futures.Future[_T]],
+    obj: Sequence[Awaitable[_T] | concurrent.futures.Future[_T] | FutureLike[_T]],
     /,
     *,
     loop: asyncio.AbstractEventLoop | None = None,
 ) -> asyncio.Future[list[_T]]: ...
 @overload
 def to_asyncio_future(
-    obj: Mapping[_K, Awaitable[_T] | concurrent.futures.Future[_T]],
+    obj: Mapping[_K, Awaitable[_T] | concurrent.futures.Future[_T] | FutureLike[_T]],
     /,
     *,
     loop: asyncio.AbstractEventLoop | None = None,
@@ -179,14 +184,16 @@ def to_tornado_future(obj: asyncio.Future[_T], /) -> asyncio.Future[_T]: ...
 @overload
 def to_tornado_future(obj: concurrent.futures.Future[_T], /) -> asyncio.Future[_T]: ...
 @overload
+def to_tornado_future(obj: FutureLike[_T], /) -> asyncio.Future[_T]: ...
+@overload
 def to_tornado_future(obj: Awaitable[_T], /) -> asyncio.Future[_T]: ...
 @overload
 def to_tornado_future(
-    obj: Sequence[Awaitable[_T] | concurrent.futures.Future[_T]], /
+    obj: Sequence[Awaitable[_T] | concurrent.futures.Future[_T] | FutureLike[_T]], /
 ) -> asyncio.Future[list[_T]]: ...
 @overload
 def to_tornado_future(
-    obj: Mapping[_K, Awaitable[_T] | concurrent.futures.Future[_T]], /
+    obj: Mapping[_K, Awaitable[_T] | concurrent.futures.Future[_T] | FutureLike[_T]], /
 ) -> asyncio.Future[dict[_K, _T]]: ...
 def to_tornado_future(obj: object, /) -> asyncio.Future[Any]:
     """Return a :class:`tornado.concurrent.Future` that ends the way *obj* ends.

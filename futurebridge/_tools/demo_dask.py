@@ -13,16 +13,25 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Generator
-from typing import Any, cast
+from collections.abc import Callable, Generator, Iterable
+from typing import Any, Protocol, TypeVar, cast
 
 import tornado.gen
 import tornado.web
-from distributed import Client, LocalCluster
+from distributed import Client, Future, LocalCluster
 
 from futurebridge import to_asyncio_future, to_tornado_future
 
-__all__ = ("ENDPOINTS", "PROCESS_WIDE_THREADS", "collatz_steps", "handlers", "local_cluster")
+_T = TypeVar("_T")
+
+__all__ = (
+    "ENDPOINTS",
+    "PROCESS_WIDE_THREADS",
+    "DaskClient",
+    "collatz_steps",
+    "handlers",
+    "local_cluster",
+)
 
 
 def collatz_steps(n: int) -> int:
@@ -40,11 +49,28 @@ def _send_json(handler: tornado.web.RequestHandler, data: dict[str, Any]) -> Non
     write(json.dumps(data))
 
 
+class DaskClient(Protocol):
+    """What the handlers use of :class:`distributed.Client`, typed in full.
+
+    distributed annotates ``submit`` and ``map`` (a ``Future[T]`` for a
+    function returning ``T``) but leaves some of their parameters bare, which
+    pyright's strict mode reports as partially unknown at every call.
+    """
+
+    def submit(self, func: Callable[..., _T], /, *args: Any) -> Future[_T]:
+        """Run ``func(*args)`` on the cluster."""
+        ...
+
+    def map(self, func: Callable[..., _T], iterable: Iterable[Any], /) -> list[Future[_T]]:
+        """Run *func* on each element of *iterable* on the cluster."""
+        ...
+
+
 class DaskLegacyHandler(tornado.web.RequestHandler):
     """``GET /dask-legacy?n=``: a ``@gen.coroutine`` handler yielding a list of Dask futures."""
 
     def initialize(self, client: Client) -> None:
-        self.client = client
+        self.client = cast("DaskClient", client)
 
     @tornado.gen.coroutine
     def get(self) -> Generator[Any, Any, None]:
@@ -58,19 +84,20 @@ class DaskAsyncHandler(tornado.web.RequestHandler):
     """``GET /dask-async?n=``: an ``async def`` handler; the reduction runs on the cluster too."""
 
     def initialize(self, client: Client) -> None:
-        self.client = client
+        self.client = cast("DaskClient", client)
 
     async def get(self) -> None:
         n = int(self.get_query_argument("n"))
         steps = self.client.map(collatz_steps, range(1, n + 1))
-        summary = await to_asyncio_future(
+        summary: dict[str, int] = await to_asyncio_future(
             {"total": self.client.submit(sum, steps), "longest": self.client.submit(max, steps)}
         )
         try:
             await to_asyncio_future(self.client.submit(int, f"not a number {n}"))
-        except ValueError as error:  # raised on a worker, with its traceback
-            summary["error"] = type(error).__name__
-        _send_json(self, {"result": summary})
+            error = "none"
+        except ValueError as raised:  # raised on a worker, with its traceback
+            error = type(raised).__name__
+        _send_json(self, {"result": {**summary, "error": error}})
 
 
 def handlers(client: Client) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
