@@ -472,3 +472,22 @@ def test_import_futurebridge_does_not_import_distributed() -> None:
         "assert 'futurebridge.contrib.dask' in sys.modules, 'adapter not found'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.timeout(300)
+def test_demo_dask_passes_every_check_and_shuts_down_clean() -> None:
+    process = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "futurebridge", "demo", "--dask"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    out = process.stdout
+    assert process.returncode == 0, out + process.stderr
+    assert process.stderr == ""
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("  /")}
+    assert {"/dask-legacy", "/dask-async"} <= set(rows)
+    for path, line in rows.items():
+        assert " ok " in line, (path, line)
+    assert "shutdown: clean" in out
