@@ -50,7 +50,7 @@ __all__ = ("CancelMode", "DaskAwaitable", "dask_future")
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
-logger = logging.getLogger("futurebridge")
+_logger = logging.getLogger("futurebridge")
 
 #: What cancelling a converted Dask future does: ``"release"`` gives up the
 #: converted :class:`distributed.Future` (the key runs on for its other
@@ -75,7 +75,7 @@ class DaskAwaitable(Generic[_T]):
     __slots__ = ("cancel", "future")
 
     def __init__(self, future: Future[_T], cancel: CancelMode) -> None:
-        self.future = future
+        self.future: Future[_T] = future
         self.cancel: CancelMode = cancel
 
     def __await__(self) -> Generator[Any, None, _T]:
@@ -280,7 +280,7 @@ def _failed(future: Future[Any]) -> bool:
 def _retrieve(fetch: asyncio.Future[Any]) -> None:
     # A fetch whose waiter left: its outcome has nowhere to go (rule 2 of _outcome).
     if not fetch.cancelled() and (error := fetch.exception()) is not None:
-        logger.debug("futurebridge: a Dask fetch failed after its waiter left", exc_info=error)
+        _logger.debug("futurebridge: a Dask fetch failed after its waiter left", exc_info=error)
 
 
 async def _await_dask_awaitable(awaitable: DaskAwaitable[_T]) -> _T:
@@ -317,7 +317,7 @@ def _cancel_dask_awaitable(awaitable: DaskAwaitable[Any]) -> None:
 
 def _log_cancel_failure(done: asyncio.Future[Any]) -> None:
     if not done.cancelled() and (error := done.exception()) is not None:
-        logger.error("futurebridge: a cluster-wide cancel of a Dask key failed", exc_info=error)
+        _logger.error("futurebridge: a cluster-wide cancel of a Dask key failed", exc_info=error)
 
 
 register_adapter(Future, _await_future, cancel=_release, gather=_gather_many)
