@@ -99,12 +99,9 @@ def dask_future(future: Future[_T], /, *, cancel: CancelMode = "release") -> Das
     (:meth:`distributed.Client.cancel` with ``force=True``); they get Dask's
     ``FutureCancelledError``.
 
-    Example::
-
-        async def handler(client: distributed.Client) -> int:
-            job = client.submit(expensive, 42)
-            # If this request is cancelled, so is the computation, for everyone.
-            return await dask_future(job, cancel="cluster")
+    ``await dask_future(job, cancel="cluster")`` in a request handler: if the
+    request is cancelled, so is the computation, for everyone. The
+    documentation's "Scaling out with Dask" page has complete programs.
 
     :raises TypeError: if *future* is not a :class:`distributed.Future`.
     :raises ValueError: if *cancel* is not ``"release"`` or ``"cluster"``.
