@@ -582,13 +582,22 @@ def _from_group(
     objs = [obj for obj, _ in members.values()]
     group = _convert_here(gather(objs), loop)
     children = {key: loop.create_future() for key in members}
+    hooks_called = False
+
+    def call_cancel_hooks() -> None:
+        # Once, when the group's cancellation is decided: a waiter cancelling
+        # the aggregate, or the group ending cancelled by itself.
+        nonlocal hooks_called
+        if not hooks_called:
+            hooks_called = True
+            for obj, handler in members.values():
+                if handler.cancel is not None:
+                    handler.cancel(obj)
 
     def on_group_done(group: asyncio.Future[Any]) -> None:
         futures = list(children.values())
         if group.cancelled():
-            for obj, handler in members.values():
-                if handler.cancel is not None:
-                    handler.cancel(obj)
+            call_cancel_hooks()
             for child in futures:
                 child.cancel()
             return
@@ -613,6 +622,7 @@ def _from_group(
 
     def on_child_done(child: asyncio.Future[Any]) -> None:
         if child.cancelled() and not group.done():
+            call_cancel_hooks()
             group.cancel()
 
     group.add_done_callback(on_group_done)
