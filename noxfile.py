@@ -225,3 +225,29 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.9")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHONS, tags=["tests"])
+def reliability_debug(session: nox.Session) -> None:
+    """The reliability suites in asyncio's debug mode (PYTHONASYNCIODEBUG=1, -X dev).
+
+    Debug mode checks that loop methods are called from the right thread and
+    reports slow callbacks and never-awaited coroutines. The slow tests stay
+    in tests_slow. ``nox -s reliability_debug -- -s`` with
+    FUTUREBRIDGE_SOAK=N in the environment repeats each race N times and
+    prints the counts.
+    """
+    session.install("-e", ".[uvloop,twisted]", *TEST_DEPS)
+    env = {"PYTHONASYNCIODEBUG": "1", "PYTHONDEVMODE": "1"}
+    session.run(
+        "python",
+        "-X",
+        "dev",
+        "-m",
+        "pytest",
+        "tests/reliability",
+        "tests/test_thread.py",
+        *NOT_SLOW,
+        *session.posargs,
+        env=env,
+    )

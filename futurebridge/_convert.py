@@ -9,7 +9,12 @@ threads, exactly-once delivery and reference cycles hold here as well.
 One more rule holds across this module:
 
 4. Aggregates (lists, tuples, dicts) are checked in full before any child is
-   started, so bad input never leaves a half-started task behind.
+   started, so bad input never leaves a half-started task behind. Both the
+   check and the conversion walk the tree with a stack of their own, not by
+   recursion, so no depth of nesting ends in a RecursionError half-way.
+5. A resolved handler is cached only if no adapter was registered while it
+   was being resolved: a conversion racing ``register_adapter`` on another
+   thread never leaves a stale handler behind.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import contextvars
 import functools
 import importlib
 import logging
+import os
+import threading
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar, cast, overload
@@ -300,10 +307,12 @@ def register_adapter(
         raise TypeError(
             f"register_adapter() needs gather= to be a callable or None, got {_type_name(gather)}"
         )
-    global _grouping
-    _grouping = _grouping or gather is not None
-    _adapters[kind] = _AdapterHandler(adapter, cancel, gather)
-    _handlers.clear()
+    global _generation, _grouping
+    with _registry_lock:
+        _adapters[kind] = _AdapterHandler(adapter, cancel, gather)
+        _grouping = _grouping or gather is not None
+        _generation += 1
+        _handlers.clear()
 
 
 # --- dispatch -----------------------------------------------------------------
@@ -314,6 +323,11 @@ _adapters: dict[type[Any], _AdapterHandler] = {}
 _grouping = False
 # Resolved handler per exact type, rebuilt lazily after register_adapter().
 _handlers: dict[type[Any], _Handler] = {}
+# Rule 5: register_adapter() bumps the generation; a handler resolved under an
+# older one is used once but not cached. The lock makes "check the generation,
+# then cache" one step against a registration.
+_generation = 0
+_registry_lock = threading.Lock()
 
 
 def _convert(obj: object, loop: object) -> asyncio.Future[Any]:
@@ -340,10 +354,13 @@ def _handler_for(obj: object) -> _Handler:
         return _handlers[cls]
     except KeyError:
         pass
+    generation = _generation
     handler = _resolve(cls)
     if handler is None:
         raise TypeError(_not_yieldable_message(obj))
-    _handlers[cls] = handler
+    with _registry_lock:
+        if generation == _generation:
+            _handlers[cls] = handler
     return handler
 
 
@@ -516,62 +533,133 @@ def _from_concurrent_future(
 def _from_sequence(
     objs: Sequence[object], loop: asyncio.AbstractEventLoop
 ) -> asyncio.Future[list[Any]]:
-    path = (id(objs),)
-    for obj in objs:
-        _check(obj, path)
-    return _gather(_convert_each_once(objs, loop), None, loop)
+    return _from_aggregate(objs, loop)
 
 
 def _from_mapping(
     objs: Mapping[Any, object], loop: asyncio.AbstractEventLoop
 ) -> asyncio.Future[dict[Any, Any]]:
-    path = (id(objs),)
-    for obj in objs.values():
-        _check(obj, path)
-    keys = list(objs)
-    return _gather(_convert_each_once([objs[key] for key in keys], loop), keys, loop)
+    return _from_aggregate(objs, loop)
 
 
-def _convert_each_once(
-    objs: Sequence[object], loop: asyncio.AbstractEventLoop
-) -> list[asyncio.Future[Any]]:
-    """Convert the children of an aggregate, an object listed twice only once.
+def _members(obj: object) -> tuple[list[object], list[Any] | None]:
+    """The children of an aggregate, and its keys if it is a mapping."""
+    if isinstance(obj, Mapping):
+        mapping = cast("Mapping[Any, object]", obj)
+        keys = list(mapping)
+        return [mapping[key] for key in keys], keys
+    return list(cast("Sequence[object]", obj)), None
 
-    As with asyncio.gather, ``[c, c]`` runs the coroutine ``c`` once and gives
-    its outcome twice; converting it twice failed with "cannot reuse already
-    awaited coroutine" (found by the property-based suite). *objs* keeps every
-    child alive meanwhile, so their ids are unique.
+
+def _is_aggregate(handler: _Handler) -> bool:
+    return handler is _from_sequence or handler is _from_mapping
+
+
+def _check_tree(root: object) -> None:
+    """Raise TypeError now if anything in the tree under *root* could not be converted (rule 4).
+
+    An aggregate that contains itself can never resolve; without this check it
+    ended in a RecursionError (found by the bad-input suite).
     """
-    converted: dict[int, asyncio.Future[Any]] = {}
-    if _grouping:
-        converted.update(_convert_groups(objs, loop))
-    children: list[asyncio.Future[Any]] = []
-    for obj in objs:
-        child = converted.get(id(obj))
-        if child is None:
-            child = converted[id(obj)] = _convert_here(obj, loop)
-        children.append(child)
-    return children
+    on_path = {id(root)}
+    stack = [(id(root), iter(_members(root)[0]))]
+    while stack:
+        key, children = stack[-1]
+        for child in children:
+            if _is_aggregate(_handler_for(child)):
+                if id(child) in on_path:
+                    raise TypeError(
+                        f"cannot convert a {_type_name(child)} that contains itself: a list, "
+                        "tuple or dict of yieldables must not contain itself at any depth"
+                    )
+                on_path.add(id(child))
+                stack.append((id(child), iter(_members(child)[0])))
+                break
+        else:
+            stack.pop()
+            on_path.discard(key)
 
 
-def _convert_groups(
-    objs: Sequence[object], loop: asyncio.AbstractEventLoop
-) -> dict[int, asyncio.Future[Any]]:
-    """Convert together the children whose registrations share a gather=.
+class _Level:
+    """One aggregate being converted: its children so far, in order."""
 
-    Returns a future per child converted so, by id; the others are left to
-    the caller. A group of one is left too: its adapter serves it alone.
+    __slots__ = ("children", "converted", "index", "keys", "members", "obj")
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+        self.members, self.keys = _members(obj)
+        self.index = 0
+        self.children: list[asyncio.Future[Any]] = []
+        # As with asyncio.gather, ``[c, c]`` runs the coroutine ``c`` once and
+        # gives its outcome twice; converting it twice failed with "cannot
+        # reuse already awaited coroutine" (found by the property-based
+        # suite). self.members keeps every child alive, so their ids are unique.
+        self.converted: dict[int, asyncio.Future[Any]] = {}
+
+    def add(self, obj: object, future: asyncio.Future[Any]) -> None:
+        self.converted[id(obj)] = future
+        self.children.append(future)
+
+
+def _from_aggregate(root: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+    _check_tree(root)
+    # Children are converted depth first, in order, as the recursive version
+    # did; each aggregate's future is made once all its children have one.
+    started: list[asyncio.Future[Any]] = []  # the tasks made so far
+    stack = [_Level(root)]
+    try:
+        if _grouping:
+            started += _convert_groups(stack[-1], loop)
+        while True:
+            level = stack[-1]
+            if level.index < len(level.members):
+                obj = level.members[level.index]
+                level.index += 1
+                seen = level.converted.get(id(obj))
+                if seen is not None:
+                    level.children.append(seen)
+                elif _is_aggregate(_handler_for(obj)):
+                    stack.append(_Level(obj))
+                    if _grouping:
+                        started += _convert_groups(stack[-1], loop)
+                else:
+                    future = _convert_here(obj, loop)
+                    if future is not obj and isinstance(future, asyncio.Task):
+                        started.append(future)
+                    level.add(obj, future)
+                continue
+            stack.pop()
+            outer = _gather(level.children, level.keys, loop)
+            if not stack:
+                return outer
+            stack[-1].add(level.obj, outer)
+    except BaseException:
+        # A handler failed half-way (an adapter raised, say): what already
+        # started must not run on as an orphan nobody can await.
+        for future in started:
+            future.cancel()
+        raise
+
+
+def _convert_groups(level: _Level, loop: asyncio.AbstractEventLoop) -> list[asyncio.Future[Any]]:
+    """Convert together the children of *level* whose registrations share a gather=.
+
+    Their futures go into ``level.converted``, where the walk over the
+    children finds them; a group of one is left alone: its adapter serves it.
+    Returns the futures made, so a failure later on can cancel them.
     """
     groups: dict[_GatherMany, dict[int, tuple[object, _AdapterHandler]]] = {}
-    for obj in objs:
+    for obj in level.members:
         handler = _handler_for(obj)
         if isinstance(handler, _AdapterHandler) and handler.gather is not None:
             groups.setdefault(handler.gather, {})[id(obj)] = (obj, handler)
-    converted: dict[int, asyncio.Future[Any]] = {}
+    made: list[asyncio.Future[Any]] = []
     for gather, members in groups.items():
         if len(members) > 1:
-            converted.update(_from_group(gather, members, loop))
-    return converted
+            children = _from_group(gather, members, loop)
+            level.converted.update(children)
+            made += children.values()
+    return made
 
 
 def _from_group(
@@ -764,3 +852,14 @@ def _load_contrib_for(cls: type[Any]) -> None:
         if module is not None and package not in _contrib_loaded:
             _contrib_loaded.add(package)
             importlib.import_module(f"{__package__}.contrib.{module}")
+
+
+def _after_fork_in_child() -> None:
+    # Another thread of the parent may have held the lock at the fork. (The
+    # running-loop hint is _asyncio_internals' to forget.)
+    global _registry_lock
+    _registry_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -526,7 +526,9 @@ class _BridgeIOLoop(IOLoopHooks, IOLoop):
         *future* is an asyncio (Tornado) future, of this loop or of another
         one, or a :class:`concurrent.futures.Future`. The callback always runs
         on this loop's thread, in a later iteration; exceptions are logged
-        as for :meth:`add_callback`.
+        as for :meth:`add_callback`. If *future* belongs to a futurebridge
+        loop that closes while it is pending, the callback gets a done future
+        instead, whose :class:`RuntimeError` says that loop closed.
 
         :raises TypeError: if *future* is not a future.
         """
@@ -538,7 +540,7 @@ class _BridgeIOLoop(IOLoopHooks, IOLoop):
             # A future of another loop (maybe on another thread): bridge it,
             # so the callback runs here and nothing touches it off its thread.
             bridged = to_asyncio_future(future, loop=loop)
-            bridged.add_done_callback(lambda _: _run_callback(callback, future))
+            bridged.add_done_callback(functools.partial(_run_bridged_callback, callback, future))
             return
         if isinstance(future, concurrent.futures.Future):  # pyright: ignore[reportUnnecessaryIsInstance]
             future.add_done_callback(lambda done: self.add_callback(callback, done))
@@ -751,3 +753,13 @@ async def _run_sync_main(
         if scope.expired():
             raise TimeoutError(f"Operation timed out after {limit} seconds") from None
         raise
+
+
+def _run_bridged_callback(
+    callback: Callable[[Any], object], future: Future[Any], bridged: Future[Any]
+) -> None:
+    # The callback gets the future it was given, done. If that future's loop
+    # closed while it was pending it never will be: then the callback gets the
+    # bridged future, done with the RuntimeError that says so (issue 17, item
+    # 6). done() of a foreign future is a single attribute read (_outcome rule 1).
+    _run_callback(callback, future if future.done() else bridged)

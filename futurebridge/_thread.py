@@ -1,48 +1,51 @@
-"""An IOLoop running on a thread of its own, and calls into it from anywhere.
+"""An IOLoop running on a thread of its own: the thread, around a portal.
 
-This module owns :class:`LoopThread`: starting and stopping the thread, and
-accepting calls (a function returning any yieldable) from other threads and
-other event loops and scheduling them onto the loop. It does not own what a
-call does there and how its outcome gets back (``_thread_calls``), the IOLoop
-itself (``_ioloop``) nor the conversion of yieldables (``_convert``).
+This module owns :class:`LoopThread`, a thin shell: it makes the loop on a new
+thread, hands it to a :class:`~futurebridge._portal.Portal` that runs it, and
+stops and joins that thread; its methods that take calls (``submit``, ``run``,
+``call``) wrap the caller's function in a call and pass it through the
+portal. What a call lives through on the loop (admission, start, cancel,
+delivery, the drain when the loop ends) is the portal's (``_portal``); the
+IOLoop is ``_ioloop``'s and the conversion of yieldables ``_convert``'s.
 
 Rules that hold across this module:
 
-1. The loop's objects (its tasks and futures, ``_pending``) are touched only on
-   the loop thread (as in ``_thread_calls``, rule 1), and each call crosses
-   into the loop with exactly one ``call_soon_threadsafe``.
-2. A call is scheduled under ``_lock`` after checking ``_state``, and ``close``
-   flips ``_state`` under that same lock before it schedules the shutdown. So
-   every accepted call starts before the shutdown begins and is cancelled by
-   it: no call can slip into a stopped loop and leave its caller hanging.
+1. ``start()`` and ``close()`` are serialised by ``_lifecycle``; ``_state``
+   says where the thread is. Either may be interrupted (Ctrl-C): the next
+   ``close()`` still ends the thread, from any state.
+2. Whether the thread ended is this module's own event, set as the thread's
+   last act, not ``Thread.is_alive()`` or ``join()``: on 3.11 and 3.12 a
+   ``join()`` interrupted by Ctrl-C can mark a running thread stopped (a
+   CPython bug; 3.13's joins, built on thread handles, do not), and
+   ``close()`` would then leave the thread running.
 3. Nothing blocks on the loop thread waiting for the loop: that is a deadlock,
    so it raises RuntimeError instead.
-4. The hot path (``run``) is lean on purpose: one lock to wait on, no
-   concurrent future; the call it makes is ``_thread_calls``' lightest kind
-   (that module's rule 4).
+4. A fork copies no thread: in a forked child every LoopThread of the parent
+   is closed, and using it says so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import contextvars
 import logging
+import os
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from ._convert import _type_name  # pyright: ignore[reportPrivateUsage]
 from ._ioloop import AsyncIOLoop
-from ._thread_calls import (
-    _AwaitCall,
-    _BlockingCall,
-    _Call,
-    _deadlock_message,
-    _LoopFuture,
-    _SubmitCall,
-    _to_future,
+from ._outcome import Error, Value
+from ._portal import (
+    AwaitCall,
+    BlockingCall,
+    LoopFuture,
+    Portal,
+    SubmitCall,
+    deadlock_message,
+    to_future,
 )
 
 if TYPE_CHECKING:
@@ -119,21 +122,19 @@ class LoopThread:
     ) -> None:
         self._loop_factory = loop_factory
         self._name = name
-        # Guards _state and the scheduling of calls (rule 2).
-        self._lock = threading.Lock()
-        # Serialises start() and close() with each other.
+        # Serialises start() and close() with each other (rule 1).
         self._lifecycle = threading.Lock()
         self._state = _NEW
+        self._portal = Portal(self._unavailable)
         self._thread: threading.Thread | None = None
-        self._thread_id: int | None = None
+        # Set by the thread as its last act (rule 2).
+        self._ended = threading.Event()
         self._ioloop: AsyncIOLoop | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._start_error: BaseException | None = None
-        # Calls started and not yet ended. The loop keeps only weak references
-        # to tasks: this keeps a task alive even if its caller dropped its
-        # future, and lets the shutdown cancel futures that are not tasks.
-        self._pending: set[_Call] = set()
-        self._shutdown_task: asyncio.Task[None] | None = None
+        # A close() was interrupted: the next one cancels everything again.
+        self._close_interrupted = False
+        self._forked = False
+        _instances.add(self)
 
     def __repr__(self) -> str:
         return f"<LoopThread {self._name!r} {self._state}>"
@@ -155,36 +156,40 @@ class LoopThread:
     def start(self) -> None:
         """Start the thread and return once its loop is running.
 
+        If the wait is interrupted (``KeyboardInterrupt`` while a slow
+        *loop_factory* runs), the interruption propagates and the LoopThread
+        stays "starting": :meth:`close` then stops the thread as soon as its
+        loop exists.
+
         :raises RuntimeError: if this LoopThread was already started or closed.
         :raises Exception: whatever *loop_factory* or the IOLoop raised on the
             new thread; the thread has then ended and this LoopThread is closed.
         """
         with self._lifecycle:
-            with self._lock:
-                if self._state is not _NEW:
-                    raise RuntimeError(
-                        f"LoopThread.start(): this LoopThread is {self._state}, and a "
-                        "LoopThread runs only once: create a new one"
-                    )
-                self._state = _STARTING
+            if self._state is not _NEW:
+                raise RuntimeError(
+                    f"LoopThread.start(): this LoopThread is {self._state}, and a "
+                    "LoopThread runs only once: create a new one"
+                )
+            self._state = _STARTING
             ready = threading.Event()
             thread = threading.Thread(
                 target=self._run_thread, args=(ready,), name=self._name, daemon=True
             )
             self._thread = thread
             thread.start()
-            ready.wait()
+            _wait(ready)
             error = self._start_error
             if error is not None:
+                _wait(self._ended)
                 thread.join()
-                with self._lock:
-                    self._state = _CLOSED
+                self._state = _CLOSED
                 self._start_error = None
                 try:
                     raise error
                 finally:
                     del error
-            with self._lock:
+            if self._state is _STARTING:  # not closed by code on the loop meanwhile
                 self._state = _RUNNING
 
     def close(self) -> None:
@@ -194,38 +199,52 @@ class LoopThread:
         cancellation) and awaited; async generators are finalised; the
         default executor is shut down and waited for; then the IOLoop and its
         asyncio loop are closed and the thread joined. Futures of this loop
-        bridged to other loops still pending then fail with a RuntimeError.
-        A coroutine that ignores cancellation keeps ``close`` waiting.
+        bridged to other loops get the outcome they already have, or, if still
+        pending, fail with a RuntimeError. A coroutine that ignores
+        cancellation keeps ``close`` waiting; if that wait is interrupted
+        (Ctrl-C), the next ``close()`` cancels everything on the loop once
+        more and waits again.
 
-        Closing a LoopThread that was never started just marks it closed.
+        Closing a LoopThread that was never started just marks it closed; one
+        whose start was interrupted stops as soon as its loop exists.
 
         :raises RuntimeError: if called on the loop thread itself: it would
             wait for its own thread to end. Close it from another thread.
         """
-        if self._thread_id is not None and _get_ident() == self._thread_id:
+        thread_id = self._portal.thread_id
+        if thread_id is not None and _get_ident() == thread_id:
             raise RuntimeError(
                 "LoopThread.close() was called on the loop thread itself: it would wait "
                 "for its own thread to end, a deadlock. Close it from another thread "
                 "(for example the one that started it)"
             )
         with self._lifecycle:
-            with self._lock:
-                state = self._state
-                if state is _NEW:
-                    self._state = _CLOSED
-                    return
-                if state is _CLOSED:
-                    return
-                if state is _RUNNING:
-                    self._state = _CLOSING
-                    assert self._loop is not None
-                    # A loop already closed means its thread is ending by itself.
-                    with contextlib.suppress(RuntimeError):
-                        self._loop.call_soon_threadsafe(self._begin_shutdown)
-            assert self._thread is not None
-            self._thread.join()
-            with self._lock:
+            state = self._state
+            if state is _CLOSED:
+                return
+            if state is _NEW or self._forked:
+                self._portal.close()
                 self._state = _CLOSED
+                return
+            self._state = _CLOSING
+            if self._portal.close():
+                self._portal.begin_shutdown()
+            elif self._close_interrupted:
+                self._portal.cancel_everything_soon()
+            self._close_interrupted = True
+            _wait(self._ended)
+            self._close_interrupted = False
+            if (error := self._start_error) is not None:
+                # start() was interrupted before it could raise this.
+                self._start_error = None
+                logger.error(
+                    "futurebridge: LoopThread %r failed to start", self._name, exc_info=error
+                )
+                del error
+            assert self._thread is not None
+            # Past the thread's last line of ours; it only has to exit now.
+            self._thread.join()
+            self._state = _CLOSED
 
     @property
     def ioloop(self) -> AsyncIOLoop:
@@ -236,7 +255,7 @@ class LoopThread:
 
         :raises RuntimeError: before :meth:`start`.
         """
-        if self._ioloop is None:
+        if self._ioloop is None or self._forked:
             raise RuntimeError(self._unavailable("ioloop"))
         return self._ioloop
 
@@ -249,17 +268,23 @@ class LoopThread:
 
         :raises RuntimeError: before :meth:`start`.
         """
-        if self._loop is None:
+        if self._ioloop is None or self._forked:
             raise RuntimeError(self._unavailable("asyncio_loop"))
-        return self._loop
+        return self._ioloop.asyncio_loop
 
     def _unavailable(self, what: str) -> str:
+        if self._forked:
+            return (
+                f"LoopThread.{what} was used in a forked child process: the LoopThread "
+                "belongs to the parent, and a fork does not copy its thread; start a new "
+                "LoopThread in the child"
+            )
         if self._state is _CLOSED:
             return (
                 f"LoopThread.{what} was used after the LoopThread was closed: its "
                 "loop no longer runs; start a new LoopThread"
             )
-        if self._state is _CLOSING:
+        if self._state is _CLOSING or self._ended.is_set() or self._ioloop is not None:
             return (
                 f"LoopThread.{what} was used while the LoopThread is closing (or after "
                 "its loop was stopped): its loop no longer takes calls"
@@ -271,111 +296,33 @@ class LoopThread:
 
     def _run_thread(self, ready: threading.Event) -> None:
         try:
-            asyncio_loop = None
-            if self._loop_factory is not None:
-                made = self._loop_factory()
-                # Checked at run time: an untyped caller may pass any factory.
-                if not isinstance(made, asyncio.AbstractEventLoop):  # pyright: ignore[reportUnnecessaryIsInstance]
-                    raise TypeError(
-                        f"LoopThread's loop_factory must return an asyncio event loop, "
-                        f"got a {_type_name(made)}"
-                    )
-                asyncio_loop = made
             try:
-                # Created on this thread, so it becomes this thread's current loop
-                # (IOLoop.current() and asyncio.get_event_loop() find it here).
-                ioloop = AsyncIOLoop(asyncio_loop=asyncio_loop)
-            except BaseException:
-                if asyncio_loop is not None:
-                    asyncio_loop.close()  # ours to close, as it would have been the IOLoop's
-                raise
-        except BaseException as exc:
-            self._start_error = exc
-            ready.set()
-            return
-        loop = ioloop.asyncio_loop
-        self._ioloop = ioloop
-        self._loop = loop
-        self._thread_id = _get_ident()
-        loop.call_soon(ready.set)
-        try:
-            ioloop.start()
-            if self._shutdown_task is None:
-                # Code on the loop stopped it directly, not through close(): shut
-                # down just the same, so that no caller is left waiting (rule 2).
-                with self._lock:
-                    self._state = _CLOSING
-                self._shutdown_task = loop.create_task(self._shutdown())
-                ioloop.start()
-            shutdown = self._shutdown_task
-            if not shutdown.cancelled() and (failure := shutdown.exception()) is not None:
-                logger.error("futurebridge: LoopThread's shutdown failed", exc_info=failure)
-        finally:
-            # Also fails the waiters of this loop's futures bridged elsewhere.
-            ioloop.close()
-            with self._lock:
-                if self._state is _RUNNING:
-                    # The thread died without close() (an interrupt on the
-                    # loop): take no more calls; close() only joins now.
-                    self._state = _CLOSING
-            # Thread ids are reused: a later thread must not look like this one.
-            self._thread_id = None
-
-    def _begin_shutdown(self) -> None:
-        assert self._loop is not None
-        self._shutdown_task = self._loop.create_task(self._shutdown())
-
-    async def _shutdown(self) -> None:
-        loop = asyncio.get_running_loop()
-        this = asyncio.current_task()
-        try:
-            # Each task is cancelled once: cancelling again would interrupt the
-            # cleanup it runs in response (a finally block that awaits).
-            cancelled: set[asyncio.Future[Any]] = set()
-            for call in list(self._pending):
-                if call.future is not None:
-                    cancelled.add(call.future)
-                    call.future.cancel()
-            # Let the cancelled futures' done callbacks tell their callers.
-            await asyncio.sleep(0)
-            # Cleanup may start new tasks: repeat until none is left.
-            while tasks := {task for task in asyncio.all_tasks(loop) if task is not this}:
-                for task in tasks - cancelled:
-                    task.cancel()
-                cancelled |= tasks
-                await asyncio.gather(*tasks, return_exceptions=True)
-                for task in tasks:
-                    if not task.cancelled() and (exc := task.exception()) is not None:
-                        loop.call_exception_handler(
-                            {
-                                "message": "unhandled exception of a task cancelled while "
-                                "its LoopThread closed",
-                                "exception": exc,
-                                "task": task,
-                            }
+                asyncio_loop = None
+                if self._loop_factory is not None:
+                    made = self._loop_factory()
+                    # Checked at run time: an untyped caller may pass any factory.
+                    if not isinstance(made, asyncio.AbstractEventLoop):  # pyright: ignore[reportUnnecessaryIsInstance]
+                        raise TypeError(
+                            f"LoopThread's loop_factory must return an asyncio event loop, "
+                            f"got a {_type_name(made)}"
                         )
-            await loop.shutdown_asyncgens()
-            await loop.shutdown_default_executor()
+                    asyncio_loop = made
+                try:
+                    # Created on this thread, so it becomes this thread's current loop
+                    # (IOLoop.current() and asyncio.get_event_loop() find it here).
+                    ioloop = AsyncIOLoop(asyncio_loop=asyncio_loop)
+                except BaseException:
+                    if asyncio_loop is not None:
+                        asyncio_loop.close()  # ours to close, as it would have been the IOLoop's
+                    raise
+            except BaseException as exc:  # start() raises it
+                self._start_error = exc
+                return
+            self._ioloop = ioloop
+            self._portal.serve(ioloop, ready.set)
         finally:
-            loop.stop()
-
-    # --- calls --------------------------------------------------------------------
-
-    def _schedule(self, call: _Call, method: str) -> None:
-        context = contextvars.copy_context()
-        with self._lock:
-            if self._state is not _RUNNING:
-                raise RuntimeError(self._unavailable(method))
-            # Rule 2: inside the lock, so close() cannot slip in between.
-            self._loop.call_soon_threadsafe(call.start, context=context)  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]
-
-    def _cancel_soon(self, call: _Call) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-        # A closed loop has already ended (and cancelled) everything on it.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(call.cancel_on_loop)
+            ready.set()
+            self._ended.set()
 
     @overload
     def submit(
@@ -415,10 +362,11 @@ class LoopThread:
         """
         if not callable(fn):
             raise TypeError(_not_callable_message("submit", fn))
-        future: _LoopFuture[Any] = _LoopFuture(self._thread_id)
-        call = _SubmitCall(self, fn, args, kwargs, future)
+        portal = self._portal
+        future: LoopFuture[Any] = LoopFuture(portal.thread_id)
+        call = SubmitCall(portal, fn, args, kwargs, future)
         future.add_done_callback(call.on_caller_done)
-        self._schedule(call, "submit()")
+        portal.admit(call, "submit()")
         return future
 
     @overload
@@ -452,36 +400,31 @@ class LoopThread:
         :raises TypeError: if *fn* is not callable, or returned something that
             is not a yieldable.
         """
-        if _get_ident() == self._thread_id:
-            raise RuntimeError(_deadlock_message("LoopThread.run()"))
+        portal = self._portal
+        if _get_ident() == portal.thread_id:
+            raise RuntimeError(deadlock_message("LoopThread.run()"))
         if not callable(fn):
             raise TypeError(_not_callable_message("run", fn))
-        call = _BlockingCall(self, fn, args, kwargs)
+        call = BlockingCall(portal, fn, args, kwargs)
         try:
-            self._schedule(call, "run()")
-            if _get_ident() == _MAIN_THREAD_ID:
-                # A signal (Ctrl-C) landing after the interpreter's last check
-                # but before the wait blocks would otherwise go unnoticed until
-                # the call ends: wake up now and then, so it is handled promptly.
-                while not call.done.acquire(timeout=_SIGNAL_CHECK_INTERVAL):
-                    pass
-            else:
-                call.done.acquire()
+            portal.admit(call, "run()")
+            _acquire(call.done)
         except BaseException:
-            # Also a KeyboardInterrupt landing inside _schedule, after the call
+            # Also a KeyboardInterrupt landing inside admit(), after the call
             # was queued: the call may have started, so cancel it either way.
-            call.gave_up = True
-            self._cancel_soon(call)
+            call.give_up()
             raise
-        error = call.error
-        if error is not None:
-            # Break the cycle error -> traceback -> _drive's frame -> call -> error.
-            call.error = None
-            try:
-                raise error
-            finally:
-                del error, call
-        return call.value
+        outcome = call.outcome
+        call.outcome = None
+        if type(outcome) is Value:
+            return outcome.value
+        error = outcome.error if type(outcome) is Error else concurrent.futures.CancelledError()
+        # Break the cycle error -> traceback -> _drive's frame -> call -> error.
+        del outcome, call
+        try:
+            raise error
+        finally:
+            del error
 
     @overload
     async def call(
@@ -517,16 +460,17 @@ class LoopThread:
         if not callable(fn):
             raise TypeError(_not_callable_message("call", fn))
         caller_loop = asyncio.get_running_loop()
-        if caller_loop is self._loop:
-            return await _to_future(fn(*args, **kwargs), caller_loop, fn)
+        portal = self._portal
+        if caller_loop is portal.loop:
+            return await to_future(fn(*args, **kwargs), caller_loop, fn)
         waiter: asyncio.Future[Any] = caller_loop.create_future()
-        call = _AwaitCall(self, fn, args, kwargs, waiter)
-        self._schedule(call, "call()")
+        call = AwaitCall(portal, fn, args, kwargs, waiter)
+        portal.admit(call, "call()")
         try:
             return await waiter
         finally:
             if waiter.cancelled() and not call.delivered:
-                self._cancel_soon(call)
+                portal.cancel_soon(call)
             # An error raised here keeps this frame in its traceback, and the
             # waiter keeps the error: drop the waiter so they form no cycle.
             del waiter, call
@@ -541,3 +485,37 @@ def _not_callable_message(method: str, fn: object) -> str:
             f"not lt.{method}(fetch(url))"
         )
     return f"LoopThread.{method}() needs a callable that returns a yieldable, got a {name}{hint}"
+
+
+def _acquire(lock: threading.Lock) -> None:
+    if _get_ident() == _MAIN_THREAD_ID:
+        # A signal (Ctrl-C) landing after the interpreter's last check but
+        # before the wait blocks would otherwise go unnoticed until the wait
+        # ends: wake up now and then, so it is handled promptly.
+        while not lock.acquire(timeout=_SIGNAL_CHECK_INTERVAL):
+            pass
+    else:
+        lock.acquire()
+
+
+def _wait(event: threading.Event) -> None:
+    if _get_ident() == _MAIN_THREAD_ID:
+        while not event.wait(_SIGNAL_CHECK_INTERVAL):  # as in _acquire
+            pass
+    else:
+        event.wait()
+
+
+# Every LoopThread, for the fork handler (rule 4).
+_instances: weakref.WeakSet[LoopThread] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for loop_thread in list(_instances):
+        loop_thread._forked = True  # pyright: ignore[reportPrivateUsage]
+        loop_thread._lifecycle = threading.Lock()  # pyright: ignore[reportPrivateUsage]
+        loop_thread._portal.forget_after_fork()  # pyright: ignore[reportPrivateUsage]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

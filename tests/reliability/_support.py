@@ -20,13 +20,44 @@ from typing import Any, Protocol
 
 import uvloop
 
-#: Set FUTUREBRIDGE_SOAK=1 for long manual runs (much larger sizes, same checks).
-SOAK = os.environ.get("FUTUREBRIDGE_SOAK", "") not in ("", "0")
+#: Set FUTUREBRIDGE_SOAK=1 for long manual runs (much larger sizes, same checks);
+#: FUTUREBRIDGE_SOAK=N (N > 1) also sets how many rounds each race test runs.
+_SOAK_ENV = os.environ.get("FUTUREBRIDGE_SOAK", "")
+SOAK = _SOAK_ENV not in ("", "0")
+_SOAK_ROUNDS = int(_SOAK_ENV) if _SOAK_ENV.isdigit() and int(_SOAK_ENV) > 1 else 5000
 
 
 def soak(default: int, soak_value: int) -> int:
     """The bounded size for the default run, or the soak size."""
     return soak_value if SOAK else default
+
+
+def soak_rounds(default: int) -> int:
+    """How many rounds a race test runs: *default*, or N under FUTUREBRIDGE_SOAK=N.
+
+    Each race test prints its counts (``soak: <name> rounds=... <counts>``),
+    so a soak run's report is ``pytest -s ... | grep soak:``.
+    """
+    return _SOAK_ROUNDS if SOAK else default
+
+
+def thread_exists(native_id: int | None) -> bool:
+    """Whether the OS still has the thread, whatever ``threading`` believes.
+
+    On 3.11 and 3.12 an interrupted ``Thread.join()`` marks a running thread
+    stopped, so ``is_alive()`` cannot be trusted to prove a thread ended.
+    """
+    return native_id is not None and os.path.exists(f"/proc/self/task/{native_id}")
+
+
+def wait_thread_gone(native_id: int | None, timeout: float = 10.0) -> bool:
+    """Poll until the OS thread *native_id* is gone; False if it is still there."""
+    deadline = time.monotonic() + timeout
+    while thread_exists(native_id):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def seeded_random(name: str) -> tuple[random.Random, int]:
