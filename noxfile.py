@@ -3,7 +3,9 @@
 Sessions: ``tests`` on every supported Python (3.11 to 3.13 from this
 machine, ``tests-3.14`` and ``tests-3.15`` from a cached Debian sid root, see
 ``tools/sid_python.py``), ``tests_slow`` and ``tests_public_paths`` once, then
-``typing``, ``stubtest``, ``docs`` and ``lint``. They run side by side, as
+``typing``, ``stubtest``, ``realcode`` (the Tornado stubs on real code),
+``docs``, ``lint`` and ``migrate_real_code`` (the migrate codemod on real
+legacy projects). They run side by side, as
 many at a time as the machine has cores, each in its own environment; nox
 prints each session's log as a block when it ends, then one summary, and fails
 if any session failed. uv creates the environments when it is available (it
@@ -32,10 +34,9 @@ nox.options.reuse_existing_virtualenvs = False
 nox.options.parallel = "auto"
 nox.options.allow_parallel = True
 
-# Interpreters from this machine (pyenv or the system).
+# Interpreters from this machine (pyenv or the system). 3.14 and 3.15 come from
+# the Debian sid root that tools/sid_python.py provisions (tests-3.14/3.15).
 PYTHONS = ["3.11", "3.12", "3.13"]
-# Interpreters from the Debian sid root that tools/sid_python.py provisions.
-SID_PYTHONS = ["3.14", "3.15"]
 SID_PYTHON = [sys.executable, "tools/sid_python.py"]
 # The slow tests (stress, load, properties, Tornado's suite) run once, in
 # tests_slow; every other pytest session leaves them out.
@@ -49,7 +50,15 @@ TEST_DEPS = [
     "pytest-timeout>=2.3",
     "hypothesis>=6.100",
 ]
-TYPING_DEPS = ["mypy>=1.15", "pyright>=1.1.390"]
+# Pinned: pyrefly and ty change what they report from one release to the next,
+# and the typing tests hold each checker to the exact errors it reports.
+TYPING_DEPS = [
+    "mypy==2.4.1",
+    "pyright==1.1.414",
+    "basedpyright==1.40.2",
+    "pyrefly==1.5.0",
+    "ty==0.0.108",
+]
 DOCS_DEPS = ["sphinx>=8.1", "furo>=2024.8.6"]
 
 
@@ -82,10 +91,20 @@ def sid_root(session: nox.Session) -> None:
     session.run(*SID_PYTHON, external=True)
 
 
+# nox starts sessions in the order they are defined here: the longest first,
+# so that the parallel run ends with short ones filling the gaps.
+@nox.session(python=PYTHONS[0], tags=["tests"])
+def tests_slow(session: nox.Session) -> None:
+    """Only the tests marked ``slow``: stress, load, property tests, Tornado's own suite."""
+    session.install("-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS, *TYPING_DEPS)
+    # Name the ten slowest in every run, so the cost of the slow set stays visible.
+    session.run("pytest", "-m", "slow", "--durations=10", *session.posargs)
+
+
 @nox.session(python=PYTHONS, tags=["tests"])
 def tests(session: nox.Session) -> None:
     """The pytest suite, on each of this machine's supported Pythons."""
-    session.install("-e", ".[uvloop,twisted,dask]", *TEST_DEPS, *TYPING_DEPS)
+    session.install("-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS, *TYPING_DEPS)
     session.run("pytest", *NOT_SLOW, *session.posargs)
 
 
@@ -99,13 +118,6 @@ def tests_314(session: nox.Session) -> None:
 def tests_315(session: nox.Session) -> None:
     """The pytest suite on Debian sid's Python 3.15, in the sid root."""
     _sid_pytest(session, "3.15", *NOT_SLOW, *session.posargs)
-
-
-@nox.session(python=PYTHONS[0], tags=["tests"])
-def tests_slow(session: nox.Session) -> None:
-    """Only the tests marked ``slow``: stress, load, property tests, Tornado's own suite."""
-    session.install("-e", ".[uvloop,twisted,dask]", *TEST_DEPS, *TYPING_DEPS)
-    session.run("pytest", "-m", "slow", *session.posargs)
 
 
 @nox.session(python=False, requires=["sid-root"], tags=["tests"])
@@ -127,7 +139,7 @@ def quick(session: nox.Session) -> None:
     Not part of the full run, which covers it. ``pytest -m "not slow"`` in a
     developer venv is the same.
     """
-    session.install("-e", ".[uvloop,twisted,dask]", *TEST_DEPS, *TYPING_DEPS)
+    session.install("-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS, *TYPING_DEPS)
     session.run("pytest", *NOT_SLOW, *session.posargs)
 
 
@@ -153,7 +165,7 @@ def _sid_pytest(
         install = [python, "-m", "pip", "install"]
     inside = [*SID_PYTHON, *options, "--"]
     session.run(*inside, f"python{version}", "-m", "venv", "--clear", envdir, external=True)
-    deps = ["-e", ".[uvloop,twisted,dask]", *TEST_DEPS, *TYPING_DEPS]
+    deps = ["-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS, *TYPING_DEPS]
     session.run(*inside, *install, *deps, external=True)
     session.run(*inside, python, "-m", "pytest", *pytest_args, external=True)
 
@@ -169,13 +181,13 @@ def _uv() -> str | None:
 
 @nox.session(python="3.11")
 def typing(session: nox.Session) -> None:
-    """mypy --strict and pyright strict on the package and tests/typing.
+    """mypy, pyright, basedpyright, pyrefly and ty, strict, on the package and tests/typing.
 
     With the tornado-stubs package from ``stubs/`` installed: the typing tests
     prove that its signatures catch errors stock Tornado types miss.
     """
     # First as most users see it, with Tornado's own inline types only...
-    session.install("-e", ".[uvloop,twisted,dask]", *TEST_DEPS, *TYPING_DEPS)
+    session.install("-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS, *TYPING_DEPS)
     session.run("mypy", "futurebridge")
     # --project: never pick up a stray pyrightconfig.json from a parent folder.
     session.run("pyright", "--project", "pyproject.toml", "futurebridge")
@@ -187,19 +199,47 @@ def typing(session: nox.Session) -> None:
         "futurebridge",
         "--ignoreexternal",
     )
-    # ... then with the stubs, over the package and every typing test.
+    # ... then with the stubs, over the package and every typing test, by all
+    # five checkers, each strict and held to its own ignore comments.
     session.install("./stubs")
+    python = os.path.join(session.bin, "python")
     session.run("mypy")
     session.run("pyright", "--project", "pyproject.toml")
+    session.run("basedpyright", "--project", "basedpyright.json")
+    session.run("pyrefly", "check", "--python-interpreter-path", python)
+    session.run("ty", "check", "--python", python)
 
 
 @nox.session(python="3.11")
 def stubtest(session: nox.Session) -> None:
     """Check the tornado-stubs package against the installed Tornado at runtime."""
     session.install("tornado>=6.6,<7", "./stubs", "mypy>=1.15")
-    modules = ["tornado.gen", "tornado.concurrent", "tornado.ioloop", "tornado.platform.asyncio"]
+    modules = [
+        "tornado.gen",
+        "tornado.concurrent",
+        "tornado.ioloop",
+        "tornado.platform.asyncio",
+        "tornado.speedups",
+        "tornado.web",
+    ]
     allowlist = "stubs/stubtest-allowlist.txt"
     session.run("python", "-m", "mypy.stubtest", "--allowlist", allowlist, *modules)
+
+
+@nox.session(python="3.11")
+def realcode(session: nox.Session) -> None:
+    """Errors the tornado stubs alone cause on Tornado 6.6.1 and streamz 0.6.6: none.
+
+    Each of mypy, pyright, pyrefly and ty checks both sdists (downloaded once
+    into ``.realcode-cache/``) without and then with the stubs; an error only
+    the second run has, and that ``stubs/real-code-allowlist.txt`` does not
+    explain, fails the session. See ``stubs/real_code_check.py``.
+    """
+    session.install("pip", "tornado==6.6.1", *TYPING_DEPS)
+    session.run("python", "stubs/real_code_check.py", "collect", "without")
+    session.install("./stubs")
+    session.run("python", "stubs/real_code_check.py", "collect", "with")
+    session.run("python", "stubs/real_code_check.py", "compare")
 
 
 @nox.session(python="3.11")
@@ -251,3 +291,68 @@ def reliability_debug(session: nox.Session) -> None:
         *session.posargs,
         env=env,
     )
+
+
+# Real legacy Tornado projects the migrate codemod is proven on: the sdist, the
+# package to migrate, and what its own test suite needs.
+REAL_CODE = {
+    "streamz": (
+        "streamz==0.6.6",
+        "streamz",
+        [
+            "toolz",
+            "zict",
+            "flaky",
+            "pandas",
+            "numpy",
+            "pyarrow",
+            "dask",
+            "distributed",
+            "networkx",
+            "graphviz",
+            "pytest-asyncio",
+        ],
+    ),
+    "tornado_rest_client": ("tornado_rest_client==2.1.0", "tornado_rest_client", ["mock"]),
+}
+# streamz's four pandas windowing families (-k also drops the two
+# test_groupby_aggregate_with_start_state cases) are 1,178 of its 1,580 tests
+# and three quarters of its run time; they drive synchronous streams only, where
+# the codemod changes nothing. `nox -s migrate_real_code -- --full` runs them too.
+STREAMZ_PANDAS_FAMILIES = [
+    "test_rolling_count_aggregations",
+    "test_groupby_windowing_n",
+    "test_groupby_windowing_value",
+    "test_groupby_aggregate",
+]
+
+
+@nox.session(python="3.11", tags=["real-code"])
+def migrate_real_code(session: nox.Session) -> None:
+    """Run `futurebridge migrate --write` on real legacy projects; their tests must not change.
+
+    Each project's sdist is downloaded once into .cache/sdists. Both copies'
+    suites run side by side; see tests/real_code/compare_migrated.py.
+    """
+    full = "--full" in session.posargs
+    cache = os.path.abspath(".cache/sdists")
+    os.makedirs(cache, exist_ok=True)
+    for name, (requirement, package, deps) in REAL_CODE.items():
+        version = requirement.split("==")[1]
+        sdists = glob.glob(os.path.join(cache, f"{name}-{version}.tar.gz"))
+        if not sdists:
+            session.install("pip")  # uv makes environments without it
+            session.run(
+                "python", "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                requirement, "-d", cache,
+            )  # fmt: skip
+            sdists = glob.glob(os.path.join(cache, f"{name}-{version}.tar.gz"))
+        session.install("-e", ".[migrate]", "pytest>=8.3", "pytest-timeout>=2.3", *deps)
+        pytest_args = ["--timeout=300"]
+        if name == "streamz" and not full:
+            pytest_args += ["-k", " and ".join(f"not {f}" for f in STREAMZ_PANDAS_FAMILIES)]
+        work = os.path.join(session.create_tmp(), name)
+        session.run(
+            "python", "tests/real_code/compare_migrated.py", sdists[0], package, work,
+            "--", *pytest_args,
+        )  # fmt: skip

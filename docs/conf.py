@@ -89,6 +89,11 @@ nitpick_ignore = [
     # The private alias "Awaitable[T] | concurrent.futures.Future[T]" used in
     # the decorators' overloads; the typing page explains it in words.
     ("py:class", "SingleYieldable"),
+    # The converters' overloads: the class of gen.moment (private in Tornado)
+    # and the "None among the children" type variable; the typing page
+    # explains both in words.
+    ("py:class", "Moment"),
+    ("py:class", "futurebridge._typing.NoneChild"),
     # A private Protocol: "an object with fileno() and close()", as the
     # docstring of add_handler says.
     ("py:class", "futurebridge._ioloop._Selectable"),

@@ -264,6 +264,10 @@ def _create_task_takes_eager_start(loop: asyncio.AbstractEventLoop) -> bool:
     # forwards it on 3.13 and later. Read once per loop class.
     cls = type(loop)
     known = _EAGER_CREATE_TASK.get(cls)
+    if known is None and cls.__module__.partition(".")[0] == "uvloop":
+        # uvloop 0.23 declares eager_start on every Python but forwards it
+        # only on 3.13 and later (on 3.12 it is ignored).
+        known = _EAGER_CREATE_TASK[cls] = sys.version_info >= (3, 13)
     if known is None:
         try:
             parameters = inspect.signature(cls.create_task).parameters.values()
@@ -279,6 +283,7 @@ def _create_task_takes_eager_start(loop: asyncio.AbstractEventLoop) -> bool:
     return known
 
 
+_TASK: Any = asyncio.Task  # typeshed gives eager_start only for 3.12+ targets
 _EAGER_CREATE_TASK: dict[type[asyncio.AbstractEventLoop], bool] = {}
 
 
@@ -306,15 +311,13 @@ def start_task(
         factory is None or _factory_takes_eager_start(factory)
     ):
         create: Any = loop.create_task
-        task: asyncio.Task[_T] = create(coro, name=name, context=context, eager_start=True)
-        return task
+        return create(coro, name=name, context=context, eager_start=True)  # type: ignore[no-any-return]
     if factory is not None:
         return loop.create_task(coro, name=name, context=context)
-    task_type: Any = asyncio.Task  # typeshed gives eager_start only for 3.12+ targets
-    eager: asyncio.Task[_T] = task_type(
-        coro, loop=loop, name=name, context=context, eager_start=True
-    )
-    return eager
+    # Returned, never bound to a local: a coroutine that fails in its eager
+    # first step keeps this frame (its f_back) in the error's traceback, and
+    # a local holding the task would close a reference cycle per call.
+    return _TASK(coro, loop=loop, name=name, context=context, eager_start=True)  # type: ignore[no-any-return]
 
 
 # 3.11 has no eager tasks: _decorators runs a coroutine's first step itself,

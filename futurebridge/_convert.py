@@ -29,7 +29,7 @@ import os
 import threading
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from typing import Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import tornado.gen
 
@@ -44,7 +44,10 @@ from ._outcome import (
     set_exception_unless_done,
     set_result_unless_done,
 )
-from ._typing import FutureLike
+from ._typing import FutureLike, NoneChild, SingleYieldable
+
+if TYPE_CHECKING:
+    from ._typing import Moment
 
 __all__ = ("register_adapter", "to_asyncio_future", "to_tornado_future")
 
@@ -88,26 +91,46 @@ def to_asyncio_future(
 ) -> asyncio.Future[_T]: ...
 @overload
 def to_asyncio_future(
+    obj: Moment, /, *, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Future[None]: ...
+@overload
+def to_asyncio_future(
     obj: FutureLike[_T], /, *, loop: asyncio.AbstractEventLoop | None = None
 ) -> asyncio.Future[_T]: ...
 @overload
 def to_asyncio_future(
     obj: Awaitable[_T], /, *, loop: asyncio.AbstractEventLoop | None = None
 ) -> asyncio.Future[_T]: ...
+# A list or tuple, or a dict, of single yieldables: None among them adds None
+# to the result type. One level of nesting keeps the inner shape.
 @overload
 def to_asyncio_future(
-    obj: Sequence[Awaitable[_T] | concurrent.futures.Future[_T] | FutureLike[_T]],
+    obj: Sequence[SingleYieldable[_T] | NoneChild],
     /,
     *,
     loop: asyncio.AbstractEventLoop | None = None,
-) -> asyncio.Future[list[_T]]: ...
+) -> asyncio.Future[list[_T | NoneChild]]: ...
 @overload
 def to_asyncio_future(
-    obj: Mapping[_K, Awaitable[_T] | concurrent.futures.Future[_T] | FutureLike[_T]],
+    obj: Mapping[_K, SingleYieldable[_T] | NoneChild],
     /,
     *,
     loop: asyncio.AbstractEventLoop | None = None,
-) -> asyncio.Future[dict[_K, _T]]: ...
+) -> asyncio.Future[dict[_K, _T | NoneChild]]: ...
+@overload
+def to_asyncio_future(
+    obj: Mapping[_K, Sequence[SingleYieldable[_T]]],
+    /,
+    *,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> asyncio.Future[dict[_K, list[_T]]]: ...
+@overload
+def to_asyncio_future(
+    obj: Sequence[Sequence[SingleYieldable[_T]]],
+    /,
+    *,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> asyncio.Future[list[list[_T]]]: ...
 def to_asyncio_future(
     obj: object, /, *, loop: asyncio.AbstractEventLoop | None = None
 ) -> asyncio.Future[Any]:
@@ -161,9 +184,9 @@ def to_asyncio_future(
             )
         if cls is _Future or cls is _Task:
             if _get_loop(obj) is running:
-                return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
+                return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]  # pyrefly: ignore[bad-return]  # ty: ignore[invalid-explicit-return]
         elif cls is _CoroutineType:
-            return running.create_task(obj)  # type: ignore[arg-type]  # pyright: ignore[reportUnknownVariableType, reportArgumentType]
+            return running.create_task(obj)  # type: ignore[arg-type]  # pyright: ignore[reportUnknownVariableType, reportArgumentType]  # pyrefly: ignore[bad-argument-type]  # ty: ignore[invalid-argument-type]
         return _handler_for(obj)(obj, running)
     return _to_future(obj, loop)
 
@@ -172,7 +195,7 @@ def _convert_here(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Futur
     """Convert on *loop*'s own thread, with *loop* known to be open."""
     cls = type(obj)
     if (cls is _Future or cls is _Task) and _get_loop(obj) is loop:
-        return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
+        return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]  # pyrefly: ignore[bad-return]  # ty: ignore[invalid-explicit-return]
     return _handler_for(obj)(obj, loop)
 
 
@@ -180,7 +203,7 @@ def _to_future(obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[A
     """Convert onto any *loop*: checks it, and hops threads if it runs elsewhere."""
     cls = type(obj)
     if (cls is _Future or cls is _Task) and _get_loop(obj) is loop:
-        return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
+        return obj  # type: ignore[return-value]  # pyright: ignore[reportReturnType]  # pyrefly: ignore[bad-return]  # ty: ignore[invalid-explicit-return]
     return _convert(obj, loop)
 
 
@@ -191,17 +214,27 @@ def to_tornado_future(obj: asyncio.Future[_T], /) -> asyncio.Future[_T]: ...
 @overload
 def to_tornado_future(obj: concurrent.futures.Future[_T], /) -> asyncio.Future[_T]: ...
 @overload
+def to_tornado_future(obj: Moment, /) -> asyncio.Future[None]: ...
+@overload
 def to_tornado_future(obj: FutureLike[_T], /) -> asyncio.Future[_T]: ...
 @overload
 def to_tornado_future(obj: Awaitable[_T], /) -> asyncio.Future[_T]: ...
 @overload
 def to_tornado_future(
-    obj: Sequence[Awaitable[_T] | concurrent.futures.Future[_T] | FutureLike[_T]], /
-) -> asyncio.Future[list[_T]]: ...
+    obj: Sequence[SingleYieldable[_T] | NoneChild], /
+) -> asyncio.Future[list[_T | NoneChild]]: ...
 @overload
 def to_tornado_future(
-    obj: Mapping[_K, Awaitable[_T] | concurrent.futures.Future[_T] | FutureLike[_T]], /
-) -> asyncio.Future[dict[_K, _T]]: ...
+    obj: Mapping[_K, SingleYieldable[_T] | NoneChild], /
+) -> asyncio.Future[dict[_K, _T | NoneChild]]: ...
+@overload
+def to_tornado_future(
+    obj: Mapping[_K, Sequence[SingleYieldable[_T]]], /
+) -> asyncio.Future[dict[_K, list[_T]]]: ...
+@overload
+def to_tornado_future(
+    obj: Sequence[Sequence[SingleYieldable[_T]]], /
+) -> asyncio.Future[list[list[_T]]]: ...
 def to_tornado_future(obj: object, /) -> asyncio.Future[Any]:
     """Return a :class:`tornado.concurrent.Future` that ends the way *obj* ends.
 

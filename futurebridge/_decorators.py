@@ -68,7 +68,7 @@ _CoroutineType = types.CoroutineType
 _Return = tornado.gen.Return
 _Partial: type[object] = functools.partial
 # Typed loosely on purpose: the objects handed over are only known at run time.
-_to_asyncio_future: Callable[[object], asyncio.Future[Any]] = to_asyncio_future  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+_to_asyncio_future: Callable[[object], asyncio.Future[Any]] = to_asyncio_future  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]  # pyrefly: ignore[bad-assignment]  # ty: ignore[invalid-assignment]
 
 _RETURN_RULE = (
     "return a yieldable (an asyncio or Tornado future, a coroutine or other awaitable, "

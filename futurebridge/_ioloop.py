@@ -48,10 +48,20 @@ import functools
 import logging
 import types
 import warnings
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from threading import get_ident as _get_ident
 from time import time as _time
-from typing import Any, ParamSpec, Protocol, Self, TypeVar, TypeVarTuple, cast, overload
+from typing import (
+    Any,
+    Concatenate,
+    ParamSpec,
+    Protocol,
+    Self,
+    TypeVar,
+    TypeVarTuple,
+    cast,
+    overload,
+)
 
 import tornado.gen
 from tornado.concurrent import Future
@@ -356,6 +366,12 @@ class _BridgeIOLoop(IOLoopHooks, IOLoop):
         func: Callable[[], Mapping[_K, Awaitable[_T] | concurrent.futures.Future[_T]]],
         timeout: float | None = None,
     ) -> dict[_K, _T]: ...
+    @overload
+    def run_sync(
+        self,
+        func: Callable[[], Awaitable[_T] | Generator[Any, Any, Any] | None],
+        timeout: float | None = None,
+    ) -> _T: ...
     def run_sync(self, func: Callable[[], object], timeout: float | None = None) -> Any:
         """Start the loop, call *func* on it, run until its result is ready, stop.
 
@@ -396,9 +412,20 @@ class _BridgeIOLoop(IOLoopHooks, IOLoop):
             return ident == _get_ident()
         return running_loop() is loop
 
+    @overload
     def add_callback(
         self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
-    ) -> None:
+    ) -> None: ...
+    # As in the tornado stubs: ty cannot match a ParamSpec against a generic
+    # callback such as another loop's add_callback.
+    @overload
+    def add_callback(
+        self,
+        callback: Callable[Concatenate[Callable[..., object], ...], object],
+        *args: Any,
+        **kwargs: Any,
+    ) -> None: ...
+    def add_callback(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         """Call ``callback(*args, **kwargs)`` on the next loop iteration.
 
         Safe from any thread (the only IOLoop method that is, besides
@@ -515,6 +542,12 @@ class _BridgeIOLoop(IOLoopHooks, IOLoop):
         self,
         future: concurrent.futures.Future[_T],
         callback: Callable[[concurrent.futures.Future[_T]], object],
+    ) -> None: ...
+    @overload
+    def add_future(
+        self,
+        future: Future[_T] | concurrent.futures.Future[_T],
+        callback: Callable[[Future[_T]], object],
     ) -> None: ...
     def add_future(
         self,

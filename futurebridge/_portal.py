@@ -51,7 +51,13 @@ import types
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar, cast
 
-from ._asyncio_internals import start_task
+from ._asyncio_internals import (
+    CALL_GRAPH,
+    link_awaited_by,
+    running_loop,
+    start_task,
+    unlink_awaited_by,
+)
 from ._convert import to_asyncio_future
 from ._ioloop import AsyncIOLoop
 from ._outcome import (
@@ -135,7 +141,7 @@ class Portal:
             if not self._open:
                 raise RuntimeError(self.unavailable(what))
             self.calls.add(call)
-            self.loop.call_soon_threadsafe(call.start, context=context)  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]
+            self.loop.call_soon_threadsafe(call.start, context=context)  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]  # pyrefly: ignore[missing-attribute]  # ty: ignore[missing-union-attribute]
 
     def close(self) -> bool:
         """Take no more calls; return True if the portal was open until now.
@@ -305,7 +311,17 @@ class Portal:
 class Call:
     """``fn(*args, **kwargs)`` to run on the loop, and where its one outcome goes."""
 
-    __slots__ = ("args", "coro", "delivered", "entered", "fn", "future", "kwargs", "portal")
+    __slots__ = (
+        "args",
+        "caller_task",
+        "coro",
+        "delivered",
+        "entered",
+        "fn",
+        "future",
+        "kwargs",
+        "portal",
+    )
 
     def __init__(
         self,
@@ -326,6 +342,11 @@ class Call:
         # Set on the loop thread; read by the caller's thread to skip a
         # needless cross-thread cancel.
         self.delivered = False
+        # The caller's task, if it called from one: asyncio's call graph
+        # (3.14+) records it as waiting for the call's task on the loop.
+        self.caller_task: asyncio.Future[Any] | None = None
+        if CALL_GRAPH and (caller_loop := running_loop()) is not None:
+            self.caller_task = asyncio.current_task(caller_loop)
 
     # Each kind hands the outcome to its waiter; called once, on the loop thread.
     def send(self, outcome: Outcome) -> None:
@@ -346,6 +367,10 @@ class Call:
         self.delivered = True
         self.portal.calls.discard(self)
         self.coro = None
+        if self.caller_task is not None:
+            if self.future is not None:
+                unlink_awaited_by(self.future, self.caller_task)
+            self.caller_task = None
         self.send(outcome)
 
     def start(self) -> None:
@@ -360,9 +385,10 @@ class Call:
             loop = self.portal.loop
             assert loop is not None  # this runs on it
             if type(obj) is _CoroutineType:
-                coro: Coroutine[Any, Any, Any] = obj
+                coro: Coroutine[Any, Any, Any] = obj  # ty: ignore[invalid-assignment]
                 self.coro = coro
                 self.future = _start_task(loop, _drive(self, coro))
+                self._link()
                 return
             future = to_future(obj, loop, self.fn)
         except asyncio.CancelledError:
@@ -376,6 +402,12 @@ class Call:
         else:
             self.future = future
             future.add_done_callback(self.finish)
+            self._link()
+
+    def _link(self) -> None:
+        # On the loop thread, which owns the call's future (3.14+).
+        if self.caller_task is not None and self.future is not None and not self.delivered:
+            link_awaited_by(self.future, self.caller_task)
 
     def finish(self, future: asyncio.Future[Any]) -> None:
         self.deliver(outcome_of(future))

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Awaitable
-from typing import Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Never, Protocol, TypeAlias
+
+from typing_extensions import TypeVar
 
 _T = TypeVar("_T")
 _T_co = TypeVar("_T_co", covariant=True)
@@ -21,8 +23,7 @@ SingleYieldable: TypeAlias = Awaitable[_T] | concurrent.futures.Future[_T]
 class FutureLike(Protocol[_T_co]):
     """The shape of another library's future: ``done()`` and ``result() -> T``.
 
-    The converters' overloads accept it (alone, or in a list or dict) and
-    give ``asyncio.Future[T]``, so a kind taught with
+    The converters' overloads accept it alone and give ``asyncio.Future[T]``, so a kind taught with
     :func:`~futurebridge.register_adapter` that has this shape is typed, not
     only accepted at run time: Dask's ``distributed.Future[T]`` is one. Type
     checkers cannot know whether such a kind was registered: one that was not
@@ -38,3 +39,18 @@ class FutureLike(Protocol[_T_co]):
     def result(self) -> _T_co:
         """The result, or raise the exception (the converters never call it)."""
         ...
+
+
+if TYPE_CHECKING:
+    # The class of tornado.gen.moment, for the converters' overloads only.
+    # Tornado types gen.moment as a Future[None]; futurebridge-tornado-stubs
+    # types it as this class, which is not awaitable. Never used at run time.
+    from tornado.gen import _NullFuture  # pyright: ignore[reportPrivateUsage]
+
+    Moment: TypeAlias = _NullFuture
+
+#: ``None`` when a list or dict given to a converter holds ``None`` (which
+#: resolves to ``None``), else nothing (``Never``, the default). One overload
+#: with this variable, not two (with and without ``None``): two overloads that
+#: both match make pyright answer ``Any`` for a literal mixing future kinds.
+NoneChild = TypeVar("NoneChild", bound=None, default=Never)

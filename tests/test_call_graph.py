@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from tornado import gen
 
-from futurebridge import as_asyncio, as_tornado, to_asyncio_future
+from futurebridge import LoopThread, as_asyncio, as_tornado, to_asyncio_future
 
 pytestmark = pytest.mark.skipif(
     sys.version_info < (3, 14), reason="asyncio's call graph is new in Python 3.14"
@@ -97,6 +97,25 @@ def test_as_tornado_async_def() -> None:
         return await _leaf(seen)
 
     assert _reaches_outer(wrapped) == [True]
+
+
+def test_loop_thread_call_from_another_loop() -> None:
+    # The leaf runs on the LoopThread's loop; its caller waits on this one.
+    with LoopThread() as thread:
+
+        async def body(seen: list[list[asyncio.Future[Any]]]) -> None:
+            await thread.call(_leaf, seen)
+
+        assert _reaches_outer(body) == [True]
+
+
+def test_loop_thread_submit_bridged_back() -> None:
+    with LoopThread() as thread:
+
+        async def body(seen: list[list[asyncio.Future[Any]]]) -> None:
+            await to_asyncio_future(thread.submit(_leaf, seen))
+
+        assert _reaches_outer(body) == [True]
 
 
 def test_tasks_started_by_futurebridge_have_readable_names() -> None:

@@ -53,6 +53,9 @@ PACKAGES = [
 # out of date: it is then rebuilt.
 _STAMP = ".futurebridge-sid.json"
 _SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
+# A private mount namespace: mounts made inside never reach this one, and all
+# of them go when its last process exits.
+_UNSHARE = ["unshare", "--mount", "--propagation", "private", "--"]
 
 # Environment variables that carry how this machine reaches the registries.
 # A value that names a path is passed only if that path exists inside the root.
@@ -131,9 +134,7 @@ def run(
         "--",
         *argv,
     ]
-    # --propagation private: mounts made inside never reach this namespace.
-    unshare = ["unshare", "--mount", "--propagation", "private", "--"]
-    return subprocess.run([*unshare, *inner], check=False).returncode
+    return subprocess.run([*_UNSHARE, *inner], check=False).returncode
 
 
 def _enter(
@@ -190,9 +191,11 @@ def _build(root: Path) -> None:
     scratch.chmod(0o755)
     try:
         mirror = debian_mirror()
-        command = [debootstrap, "--variant=minbase", f"--include={','.join(PACKAGES)}"]
+        # debootstrap mounts /proc and /sys in the new root while it works: in
+        # a namespace of its own, those mounts cannot outlive it, even if killed.
+        command = [*_UNSHARE, debootstrap, "--variant=minbase", f"--include={','.join(PACKAGES)}"]
         command += ["sid", str(scratch), *([mirror] if mirror else [])]
-        print(f"sid_python: building the Debian sid root in {root} (about a minute)", flush=True)
+        print(f"sid_python: building the Debian sid root in {root} (a few minutes)", flush=True)
         # debootstrap's chatter goes to a log; on failure the log's end says why.
         log = scratch.with_suffix(".log")
         with log.open("w") as out:

@@ -611,9 +611,9 @@ def _add_callback(stack: contextlib.ExitStack, kind: str = "asyncio") -> list[Va
         Variant(
             "AsyncIOLoop.add_callback",
             "futurebridge",
-            _scheduling(ours.asyncio_loop, ours.add_callback),
+            _scheduling(ours.asyncio_loop, ours.add_callback),  # ty: ignore[invalid-argument-type]
         ),
-        Variant("loop.call_soon", "asyncio", _scheduling(bare, bare.call_soon)),
+        Variant("loop.call_soon", "asyncio", _scheduling(bare, bare.call_soon)),  # ty: ignore[invalid-argument-type]
         Variant(
             "tornado AsyncIOLoop.add_callback",
             "tornado",

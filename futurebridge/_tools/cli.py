@@ -36,6 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .bench import add_arguments
 
     add_arguments(bench)
+    from .migrate import add_arguments as add_migrate_arguments
+
+    add_migrate_arguments(
+        commands.add_parser("migrate", help="a codemod from @gen.coroutine to typed async def")
+    )
     args = parser.parse_args(argv)
     if args.command in (None, "check"):
         from .selfcheck import run
@@ -49,4 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .bench import main as run_bench
 
         return run_bench(args)
+    if args.command == "migrate":
+        from .migrate import run as run_migrate
+
+        return run_migrate(args)
     parser.error(f"unknown command {args.command!r}")  # parser.error exits

@@ -12,8 +12,6 @@ from concurrent import futures
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, overload, type_check_only
 
-from typing_extensions import TypeIs
-
 _T = TypeVar("_T")
 _S = TypeVar("_S")
 _P = ParamSpec("_P")
@@ -22,7 +20,10 @@ class ReturnValueIgnoredError(Exception): ...
 
 FUTURES: tuple[type[futures.Future[Any]], type[Future[Any]]]
 
-def is_future(x: object) -> TypeIs[Future[Any] | futures.Future[Any]]: ...
+# A plain bool, as Tornado declares it: a ``TypeIs`` would narrow an ``Any``
+# argument to the union of both kinds, which Tornado's own callers (and
+# streamz) then return where one kind is declared.
+def is_future(x: Any) -> bool: ...
 
 class DummyExecutor(futures.Executor):
     def submit(

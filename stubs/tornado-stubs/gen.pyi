@@ -14,11 +14,21 @@
 
 import datetime
 import types
-from asyncio import Future
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from concurrent.futures import Future as _ConcurrentFuture
+from inspect import isawaitable as isawaitable
 from typing import Any, ParamSpec, Protocol, Self, TypeAlias, TypeVar, overload, type_check_only
 
+# Names tornado.gen imports and code reaches through it (streamz uses
+# gen.is_future, gen.isawaitable and gen.Future).
+from tornado.concurrent import Future as Future
+from tornado.concurrent import chain_future as chain_future
+from tornado.concurrent import future_add_done_callback as future_add_done_callback
+from tornado.concurrent import future_set_exc_info as future_set_exc_info
+from tornado.concurrent import (
+    future_set_result_unless_cancelled as future_set_result_unless_cancelled,
+)
+from tornado.concurrent import is_future as is_future
 from tornado.ioloop import IOLoop
 from tornado.util import TimeoutError as TimeoutError
 
@@ -82,6 +92,18 @@ def multi(
     children: Mapping[_K, _SingleYieldable[_T]], quiet_exceptions: _QuietExceptions = ()
 ) -> Future[dict[_K, _T]]: ...
 
+# ``None`` and ``moment`` children resolve to ``None``. Only a container of
+# them alone is accepted: an overload for futures mixed with them makes
+# pyright answer ``Unknown`` for every literal mixing two future kinds.
+@overload
+def multi(
+    children: Sequence[_NullFuture | None], quiet_exceptions: _QuietExceptions = ()
+) -> Future[list[None]]: ...
+@overload
+def multi(
+    children: Mapping[_K, _NullFuture | None], quiet_exceptions: _QuietExceptions = ()
+) -> Future[dict[_K, None]]: ...
+
 Multi = multi
 
 @overload
@@ -92,6 +114,18 @@ def multi_future(
 def multi_future(
     children: Mapping[_K, _SingleYieldable[_T]], quiet_exceptions: _QuietExceptions = ()
 ) -> Future[dict[_K, _T]]: ...
+
+# ``None`` and ``moment`` children resolve to ``None``. Only a container of
+# them alone is accepted: an overload for futures mixed with them makes
+# pyright answer ``Unknown`` for every literal mixing two future kinds.
+@overload
+def multi_future(
+    children: Sequence[_NullFuture | None], quiet_exceptions: _QuietExceptions = ()
+) -> Future[list[None]]: ...
+@overload
+def multi_future(
+    children: Mapping[_K, _NullFuture | None], quiet_exceptions: _QuietExceptions = ()
+) -> Future[dict[_K, None]]: ...
 
 # A future (of either kind) is returned unchanged; anything else becomes
 # the result of a new, finished future. (The overlap mypy reports is the
@@ -108,6 +142,17 @@ def maybe_future(x: _T) -> Future[_T]: ...
 def with_timeout(
     timeout: float | datetime.timedelta,
     future: _SingleYieldable[_T],
+    quiet_exceptions: _QuietExceptions = (),
+    *,
+    message: str | Callable[[], str] | None = None,
+) -> Future[_T]: ...
+
+# An optional future is accepted, as code passes what an unannotated helper
+# returns; a ``None`` that really arrives fails at runtime.
+@overload
+def with_timeout(
+    timeout: float | datetime.timedelta,
+    future: _SingleYieldable[_T] | None,
     quiet_exceptions: _QuietExceptions = (),
     *,
     message: str | Callable[[], str] | None = None,

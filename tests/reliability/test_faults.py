@@ -206,7 +206,7 @@ def test_plain_loop_closing_is_not_detected_but_the_waiter_can_cancel(
         await asyncio.sleep(0)  # the waiter's done callbacks run
         # Regression: the bridge used to stay registered for ever, keeping the
         # closed loop and both futures alive.
-        assert source.loop not in _outcome.bridges
+        assert source.loop not in _outcome.live_bridges()
         # A new conversion of that future is refused outright.
         with pytest.raises(RuntimeError, match="event loop is closed"):
             to_asyncio_future(pending)

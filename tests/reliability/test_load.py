@@ -216,7 +216,7 @@ def test_tornado_server_and_client_under_load(loop_name: str) -> None:
     assert not server.tasks_left
     assert not errors, [r.getMessage() for r in errors[:20]]
     assert sorted(served) == list(range(requests))
-    assert not _outcome.bridges
+    assert not _outcome.live_bridges()
     # No task started by a callback is kept (the last one stopped its loop).
     assert not IOLoop._pending_tasks  # pyright: ignore[reportPrivateUsage]
     assert_no_leaks(before, settle=10)

@@ -492,8 +492,8 @@ async def run_round(
         await asyncio.sleep(0)
         logged = logs.exceptions()
     nodes = rnd.check_outcomes(ops, logged)
-    if _outcome.bridges:  # pyright: ignore[reportPrivateUsage]
-        rnd.problems.append(f"bridges left registered: {_outcome.bridges}")  # pyright: ignore[reportPrivateUsage]
+    if live := _outcome.live_bridges():
+        rnd.problems.append(f"bridges left registered: {live}")
     assert not rnd.problems, f"seed {seed}:\n" + "\n".join(rnd.problems[:30])
     return nodes
 

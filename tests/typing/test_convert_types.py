@@ -12,6 +12,8 @@ import concurrent.futures
 from collections.abc import Awaitable, Coroutine
 from typing import Any, assert_type
 
+from tornado import gen
+
 from futurebridge import register_adapter, to_asyncio_future, to_tornado_future
 
 
@@ -49,6 +51,18 @@ async def converters(
     assert_type(await to_asyncio_future({"a": _int()}), dict[str, int])
     assert_type(await to_asyncio_future({1: cf}), dict[int, complex])
 
+    # None among the children adds None to the result type (the README's example).
+    assert_type(await to_asyncio_future([asyncio.sleep(0, 1), None]), list[int | None])
+    assert_type(await to_asyncio_future({"a": _int(), "b": None}), dict[str, int | None])
+    assert_type(await to_asyncio_future(gen.moment), None)
+    # One level of nesting keeps its shape.
+    assert_type(await to_asyncio_future({"a": [_int(), _int()]}), dict[str, list[int]])
+    assert_type(await to_asyncio_future([[future], [future]]), list[list[int]])
+    # Mixed kinds of one result type, and mixed result types: a union. mypy
+    # joins the elements of a literal before it matches them (to object).
+    assert_type(await to_asyncio_future([_int(), future]), list[int])
+    assert_type(await to_asyncio_future([_int(), _str()]), list[int | str])  # type: ignore[assert-type]
+
     assert_type(to_tornado_future(future), asyncio.Future[int])
     assert_type(await to_tornado_future(_str()), str)
     assert_type(await to_tornado_future(cf), complex)
@@ -58,15 +72,15 @@ async def converters(
 
 async def negative_cases(future: asyncio.Future[int]) -> None:
     # Not a yieldable.
-    to_asyncio_future(42)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
-    to_tornado_future(b"bytes")  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    to_asyncio_future(42)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
+    to_tornado_future(b"bytes")  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
     # The result type is exact: an int future does not give a str.
-    text: str = await to_asyncio_future(future)  # type: ignore[arg-type]  # pyright: ignore[reportAssignmentType]
+    text: str = await to_asyncio_future(future)  # type: ignore[arg-type]  # pyright: ignore[reportAssignmentType]  # pyrefly: ignore[bad-assignment]  # ty: ignore[invalid-assignment]
     # loop= is keyword-only and must be a loop.
-    to_asyncio_future(future, asyncio.new_event_loop())  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
-    to_asyncio_future(future, loop="loop")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    to_asyncio_future(future, asyncio.new_event_loop())  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
+    to_asyncio_future(future, loop="loop")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
     # obj is positional-only.
-    to_asyncio_future(obj=future)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+    to_asyncio_future(obj=future)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
     del text
 
 
@@ -81,6 +95,6 @@ async def _from_promise(promise: Promise) -> int:
 def adapters() -> None:
     register_adapter(Promise, _from_promise)
     # The adapter must accept the registered kind.
-    register_adapter(int, _from_promise)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    register_adapter(int, _from_promise)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # pyrefly: ignore[bad-argument-type]  # ty: ignore[invalid-argument-type]
     # ... and return an awaitable.
-    register_adapter(Promise, lambda promise: 1)  # type: ignore[arg-type, return-value]  # pyright: ignore[reportArgumentType]
+    register_adapter(Promise, lambda promise: 1)  # type: ignore[arg-type, return-value]  # pyright: ignore[reportArgumentType]  # pyrefly: ignore[bad-argument-type]  # ty: ignore[invalid-argument-type]

@@ -54,12 +54,12 @@ def run_sync(io_loop: AsyncIOLoop, main_loop: AsyncIOMainLoop) -> None:
     assert_type(io_loop.run_sync(lambda: [_int(), _int()]), list[int])
     assert_type(io_loop.run_sync(lambda: {"k": _str()}), dict[str, str])
     coro: Coroutine[Any, Any, float] = asyncio.sleep(0, 1.5)
-    assert_type(io_loop.run_sync(lambda: coro), float)
+    assert_type(io_loop.run_sync(lambda: coro), float)  # ty: ignore[type-assertion-failure]
 
 
 def misuse(io_loop: AsyncIOLoop) -> None:
-    AsyncIOLoop(asyncio_loop=3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-    AsyncIOLoop(loop=None)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
-    AsyncIOMainLoop(asyncio_loop=None)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
-    io_loop.run_sync(lambda: 42)  # type: ignore[arg-type, return-value]  # pyright: ignore[reportArgumentType, reportCallIssue]
-    io_loop.run_sync(_int, timeout="soon")  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType, reportCallIssue]
+    AsyncIOLoop(asyncio_loop=3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # pyrefly: ignore[bad-argument-type]  # ty: ignore[invalid-argument-type]
+    AsyncIOLoop(loop=None)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]  # pyrefly: ignore[unexpected-keyword]  # ty: ignore[unknown-argument]
+    AsyncIOMainLoop(asyncio_loop=None)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]  # pyrefly: ignore[unexpected-keyword]  # ty: ignore[unknown-argument]
+    io_loop.run_sync(lambda: 42)  # type: ignore[arg-type, return-value]  # pyright: ignore[reportArgumentType, reportCallIssue]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
+    io_loop.run_sync(_int, timeout="soon")  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType, reportCallIssue]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]

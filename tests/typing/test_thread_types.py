@@ -57,18 +57,18 @@ async def from_another_loop(lt: LoopThread) -> None:
 
 async def negative_cases(lt: LoopThread) -> None:
     # Arguments are checked against fn's signature.
-    lt.run(_fetch, 42)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
-    lt.submit(_fetch, "u", retries="3")  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType]
-    await lt.call(_in_pool, "1")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    lt.run(_fetch, 42)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
+    lt.submit(_fetch, "u", retries="3")  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
+    await lt.call(_in_pool, "1")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
     # Missing and unknown arguments.
-    lt.run(_fetch)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
-    lt.submit(_fetch, "u", retry=1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    lt.run(_fetch)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
+    lt.submit(_fetch, "u", retry=1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
     # fn must return a yieldable.
-    lt.run(len, "abc")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    lt.run(len, "abc")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
     # The result type is exact.
-    text: str = lt.run(_fetch, "u")  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+    text: str = lt.run(_fetch, "u")  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]  # pyrefly: ignore[bad-assignment]  # ty: ignore[invalid-assignment]
     # fn is positional-only, so a keyword named fn goes to fn itself.
-    lt.run(fn=_fetch)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+    lt.run(fn=_fetch)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
     # Options are keyword-only.
-    LoopThread(asyncio.new_event_loop)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    LoopThread(asyncio.new_event_loop)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]  # pyrefly: ignore[bad-argument-count]  # ty: ignore[too-many-positional-arguments]
     del text

@@ -6,6 +6,8 @@
 # runtime); ``to_tornado_future`` returns its argument, with its type.
 
 import asyncio
+import socket
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future as _ConcurrentFuture
 from typing import Any, Protocol, TypeAlias, TypeVar, TypeVarTuple, overload
@@ -15,6 +17,12 @@ from tornado.ioloop import (
     IOLoop,
     _Selectable,  # pyright: ignore[reportPrivateUsage]
 )
+
+# Module-level state of the selector threads (private, but Tornado's own tests
+# read it).
+_selector_loops: set[SelectorThread]
+
+def _atexit_callback() -> None: ...
 
 class _HasFileno(Protocol):
     def fileno(self) -> int: ...
@@ -80,6 +88,11 @@ class AnyThreadEventLoopPolicy(asyncio.DefaultEventLoopPolicy):
 
 class SelectorThread:
     _closed: bool
+    _real_loop: asyncio.AbstractEventLoop
+    _thread: threading.Thread | None
+    _thread_manager_task: asyncio.Task[None] | None
+    _waker_r: socket.socket
+    _waker_w: socket.socket
     def __init__(self, real_loop: asyncio.AbstractEventLoop) -> None: ...
     def close(self) -> None: ...
     def add_reader(
