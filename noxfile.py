@@ -47,7 +47,7 @@ SID_PYTHON = [sys.executable, "tools/sid_python.py"]
 NOT_SLOW = ("-m", "not slow")
 
 # Developer tools live here, not in public extras: users see only the extras
-# named for integrations (uvloop, twisted).
+# named for integrations (uvloop, twisted, dask).
 TEST_DEPS = [
     "pytest>=8.3",
     "pytest-asyncio>=0.25",
@@ -101,7 +101,7 @@ def sid_root(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0], tags=["tests"])
 def tests_slow(session: nox.Session) -> None:
     """Only the tests marked ``slow``: stress, load, property tests, Tornado's own suite."""
-    session.install("-e", ".[uvloop,twisted,migrate]", *TEST_DEPS)
+    session.install("-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS)
     # Name the ten slowest in every run, so the cost of the slow set stays visible.
     session.run("pytest", "-m", "slow", "--durations=10", *session.posargs)
 
@@ -109,7 +109,7 @@ def tests_slow(session: nox.Session) -> None:
 @nox.session(python=PYTHONS, tags=["tests"])
 def tests(session: nox.Session) -> None:
     """The pytest suite, on each of this machine's supported Pythons."""
-    session.install("-e", ".[uvloop,twisted,migrate]", *TEST_DEPS)
+    session.install("-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS)
     session.run("pytest", *NOT_SLOW, *session.posargs)
 
 
@@ -144,7 +144,7 @@ def quick(session: nox.Session) -> None:
     Not part of the full run, which covers it. ``pytest -m "not slow"`` in a
     developer venv is the same.
     """
-    session.install("-e", ".[uvloop,twisted,migrate]", *TEST_DEPS)
+    session.install("-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS)
     session.run("pytest", *NOT_SLOW, *session.posargs)
 
 
@@ -170,7 +170,7 @@ def _sid_pytest(
         install = [python, "-m", "pip", "install"]
     inside = [*SID_PYTHON, *options, "--"]
     session.run(*inside, f"python{version}", "-m", "venv", "--clear", envdir, external=True)
-    deps = ["-e", ".[uvloop,twisted,migrate]", *TEST_DEPS]
+    deps = ["-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS]
     session.run(*inside, *install, *deps, external=True)
     session.run(*inside, python, "-m", "pytest", *pytest_args, external=True)
 
@@ -192,7 +192,7 @@ def typing(session: nox.Session) -> None:
     prove that its signatures catch errors stock Tornado types miss.
     """
     # First as most users see it, with Tornado's own inline types only...
-    session.install("-e", ".[uvloop,twisted,migrate]", *TEST_DEPS, *TYPING_DEPS)
+    session.install("-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS, *TYPING_DEPS)
     session.run("mypy", "futurebridge")
     # --project: never pick up a stray pyrightconfig.json from a parent folder.
     session.run("pyright", "--project", "pyproject.toml", "futurebridge")
@@ -256,7 +256,7 @@ def docs(session: nox.Session) -> None:
     The entry point is ``docs/_build/html/index.html``. No network is needed:
     see ``docs/conf.py`` for how Python and Tornado references resolve offline.
     """
-    session.install("-e", ".[uvloop,twisted]", *DOCS_DEPS, *TEST_DEPS, *TYPING_DEPS, "./stubs")
+    session.install("-e", ".[uvloop,twisted,dask]", *DOCS_DEPS, *TEST_DEPS, *TYPING_DEPS, "./stubs")
     build = ["sphinx-build", "-W", "--keep-going", "-n", "-q"]
     session.run(*build, "-b", "html", "docs", "docs/_build/html")
     session.run(*build, "-b", "doctest", "docs", "docs/_build/doctest")

@@ -94,7 +94,7 @@ autodoc_type_aliases = {"_P.args": "_P.args", "_P.kwargs": "_P.kwargs"}
 nitpick_ignore_regex = [
     # Type variables of the private modules (_T, _K, _P, _C, _Ts...): generic
     # parameters, not objects; the signatures show how they tie in and out.
-    ("py:class", r"(futurebridge\._\w+\.)?_[A-Z][a-z]?(\.args|\.kwargs)?"),
+    ("py:class", r"(futurebridge\._\w+\.)?_[A-Z][a-z]?(_co)?(\.args|\.kwargs)?"),
 ]
 nitpick_ignore = [
     # The private alias "Awaitable[T] | concurrent.futures.Future[T]" used in

@@ -13,12 +13,14 @@ from ._decorators import as_tornado as as_tornado
 from ._ioloop import AsyncIOLoop as AsyncIOLoop
 from ._ioloop import AsyncIOMainLoop as AsyncIOMainLoop
 from ._thread import LoopThread as LoopThread
+from ._typing import FutureLike as FutureLike
 
 __version__ = "0.1.0"
 
 __all__ = (
     "AsyncIOLoop",
     "AsyncIOMainLoop",
+    "FutureLike",
     "LoopThread",
     "as_asyncio",
     "as_tornado",

@@ -23,9 +23,9 @@ import asyncio
 import concurrent.futures
 import contextvars
 import functools
+import importlib
 import logging
 import os
-import sys
 import threading
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
@@ -41,9 +41,10 @@ from ._outcome import (
     copy_outcome,
     copy_outcome_to,
     deliver_threadsafe,
+    set_exception_unless_done,
     set_result_unless_done,
 )
-from ._typing import NoneChild, SingleYieldable
+from ._typing import FutureLike, NoneChild, SingleYieldable
 
 if TYPE_CHECKING:
     from ._typing import Moment
@@ -91,12 +92,16 @@ def to_asyncio_future(
 ) -> asyncio.Future[_T]: ...
 @overload
 def to_asyncio_future(
-    obj: Awaitable[_T], /, *, loop: asyncio.AbstractEventLoop | None = None
+    obj: Moment, /, *, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Future[None]: ...
+@overload
+def to_asyncio_future(
+    obj: FutureLike[_T], /, *, loop: asyncio.AbstractEventLoop | None = None
 ) -> asyncio.Future[_T]: ...
 @overload
 def to_asyncio_future(
-    obj: Moment, /, *, loop: asyncio.AbstractEventLoop | None = None
-) -> asyncio.Future[None]: ...
+    obj: Awaitable[_T], /, *, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Future[_T]: ...
 # A list or tuple, or a dict, of single yieldables: None among them adds None
 # to the result type. One level of nesting keeps the inner shape.
 @overload
@@ -211,9 +216,11 @@ def to_tornado_future(obj: asyncio.Future[_T], /) -> asyncio.Future[_T]: ...
 @overload
 def to_tornado_future(obj: concurrent.futures.Future[_T], /) -> asyncio.Future[_T]: ...
 @overload
-def to_tornado_future(obj: Awaitable[_T], /) -> asyncio.Future[_T]: ...
-@overload
 def to_tornado_future(obj: Moment, /) -> asyncio.Future[None]: ...
+@overload
+def to_tornado_future(obj: FutureLike[_T], /) -> asyncio.Future[_T]: ...
+@overload
+def to_tornado_future(obj: Awaitable[_T], /) -> asyncio.Future[_T]: ...
 @overload
 def to_tornado_future(
     obj: Sequence[SingleYieldable[_T] | NoneChild], /
@@ -255,17 +262,44 @@ def to_tornado_future(obj: object, /) -> asyncio.Future[Any]:
     return _convert_here(obj, loop)
 
 
-def register_adapter(kind: type[_K], adapter: Callable[[_K], Awaitable[Any]], /) -> None:
+def _call_cancel_method(obj: object, /) -> None:
+    """Call ``obj.cancel()`` if *obj* has such a method: :func:`register_adapter`'s default."""
+    cancel = getattr(obj, "cancel", None)
+    if callable(cancel):
+        cancel()
+
+
+def register_adapter(
+    kind: type[_K],
+    adapter: Callable[[_K], Awaitable[Any]],
+    /,
+    *,
+    cancel: Callable[[_K], object] | None = _call_cancel_method,
+    gather: Callable[[Sequence[_K]], Awaitable[Sequence[Any]]] | None = None,
+) -> None:
     """Teach :func:`to_asyncio_future` and :func:`to_tornado_future` a new kind.
 
     *adapter* is called with an instance of *kind* (or of a subclass) and must
     return an awaitable (a coroutine, a future, anything with ``__await__``),
     which is then converted like any other yieldable. The most specific
     registered class in an object's MRO wins, and a registration takes
-    precedence over the built-in handling of the same class. If the converted
-    future is cancelled and the object has a ``cancel()`` method, that method
-    is called too (on the target loop's thread), so a cancellation reaches the
-    object even if it came before the adapter's awaitable started.
+    precedence over the built-in handling of the same class.
+
+    *gather*, if given, converts several objects at once: when a list, tuple
+    or dict holds more than one object whose registrations share this
+    *gather*, it is called once with them (in order) and must return
+    an awaitable of their results in the same order; if it fails, the
+    aggregate fails with its exception, and cancelling the aggregate cancels
+    it (and calls *cancel* for each object). Use it when the other library
+    fetches many results in one round trip.
+
+    *cancel* is called with the object, on the target loop's thread, when the
+    converted future is cancelled, so a cancellation reaches the object even
+    if it came before the adapter's awaitable started. It must not block. The
+    default calls the object's ``cancel()`` method if it has one; pass
+    ``None`` when the adapter's awaitable handles cancellation by itself, or
+    when the object's ``cancel()`` means something else (a blocking call, or
+    a cancel for every holder of a shared computation).
 
     Example::
 
@@ -289,24 +323,39 @@ def register_adapter(kind: type[_K], adapter: Callable[[_K], Awaitable[Any]], /)
 
         print(asyncio.run(main()))  # [1, 2]
 
-    :raises TypeError: if *kind* is not a class or *adapter* is not callable.
+    :raises TypeError: if *kind* is not a class, or *adapter* or *cancel* is
+        not callable.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.1
+       The *cancel* and *gather* keywords.
     """
     if not isinstance(kind, type):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"register_adapter() needs a class as kind, got {_type_name(kind)}")
     if not callable(adapter):
         raise TypeError(f"register_adapter() needs a callable adapter, got {_type_name(adapter)}")
-    global _generation
+    if cancel is not None and not callable(cancel):
+        raise TypeError(
+            f"register_adapter() needs cancel= to be a callable or None, got {_type_name(cancel)}"
+        )
+    if gather is not None and not callable(gather):
+        raise TypeError(
+            f"register_adapter() needs gather= to be a callable or None, got {_type_name(gather)}"
+        )
+    global _generation, _grouping
     with _registry_lock:
-        _adapters[kind] = adapter
+        _adapters[kind] = _AdapterHandler(adapter, cancel, gather)
+        _grouping = _grouping or gather is not None
         _generation += 1
         _handlers.clear()
 
 
 # --- dispatch -----------------------------------------------------------------
 
-_adapters: dict[type[Any], Callable[[Any], Awaitable[Any]]] = {}
+_GatherMany = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
+_adapters: dict[type[Any], _AdapterHandler] = {}
+# Whether any registration has gather=: until one does, aggregates skip grouping.
+_grouping = False
 # Resolved handler per exact type, rebuilt lazily after register_adapter().
 _handlers: dict[type[Any], _Handler] = {}
 # Rule 5: register_adapter() bumps the generation; a handler resolved under an
@@ -351,12 +400,11 @@ def _handler_for(obj: object) -> _Handler:
 
 
 def _resolve(cls: type[Any]) -> _Handler | None:
-    if "twisted.internet.defer" in sys.modules and not _twisted_registered:
-        _register_twisted()
+    _load_contrib_for(cls)
     for base in cls.__mro__:
         adapter = _adapters.get(base)
         if adapter is not None:
-            return functools.partial(_from_adapter, adapter)
+            return adapter
     if cls is type(None) or cls is _NULL_FUTURE_TYPE:
         return _from_moment
     if issubclass(cls, asyncio.Future):
@@ -433,36 +481,50 @@ async def _await(awaitable: Awaitable[_T]) -> _T:
     return await awaitable
 
 
-def _from_adapter(
-    adapter: Callable[[Any], Awaitable[Any]], obj: object, loop: asyncio.AbstractEventLoop
-) -> asyncio.Future[Any]:
-    awaitable = adapter(obj)
-    if type(awaitable) is type(obj):
-        raise TypeError(
-            f"the adapter registered for {_type_name(obj)} returned another "
-            f"{_type_name(obj)}: it must return a different awaitable"
-        )
-    try:
-        _handler_for(awaitable)
-    except TypeError:
-        name = getattr(adapter, "__qualname__", repr(adapter))
-        raise TypeError(
-            f"the adapter {name} registered for {_type_name(obj)} returned "
-            f"{_a_type_name(awaitable)}, which is not awaitable: an adapter must return "
-            "an awaitable (a coroutine, a future, an object with __await__)"
-        ) from None
-    future = _convert_here(awaitable, loop)
-    # A task cancelled before its first step never runs the adapter's code, so
-    # that code cannot pass the cancellation on: do it here, where we can.
-    cancel = getattr(obj, "cancel", None)
-    if callable(cancel) and not future.done():
-        future.add_done_callback(functools.partial(_call_if_cancelled, cancel))
-    return future
+class _AdapterHandler:
+    """The handler of a kind taught with register_adapter(), with what it was taught."""
+
+    __slots__ = ("adapter", "cancel", "gather")
+
+    def __init__(
+        self,
+        adapter: Callable[[Any], Awaitable[Any]],
+        cancel: Callable[[Any], object] | None,
+        gather: _GatherMany | None,
+    ) -> None:
+        self.adapter = adapter
+        self.cancel = cancel
+        self.gather = gather
+
+    def __call__(self, obj: object, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+        awaitable = self.adapter(obj)
+        if type(awaitable) is type(obj):
+            raise TypeError(
+                f"the adapter registered for {_type_name(obj)} returned another "
+                f"{_type_name(obj)}: it must return a different awaitable"
+            )
+        try:
+            _handler_for(awaitable)
+        except TypeError:
+            name = getattr(self.adapter, "__qualname__", repr(self.adapter))
+            raise TypeError(
+                f"the adapter {name} registered for {_type_name(obj)} returned "
+                f"{_a_type_name(awaitable)}, which is not awaitable: an adapter must return "
+                "an awaitable (a coroutine, a future, an object with __await__)"
+            ) from None
+        future = _convert_here(awaitable, loop)
+        # A task cancelled before its first step never runs the adapter's code, so
+        # that code cannot pass the cancellation on: do it here, where we can.
+        if self.cancel is not None and not future.done():
+            future.add_done_callback(functools.partial(_call_if_cancelled, self.cancel, obj))
+        return future
 
 
-def _call_if_cancelled(cancel: Callable[[], object], future: asyncio.Future[Any]) -> None:
+def _call_if_cancelled(
+    cancel: Callable[[Any], object], obj: object, future: asyncio.Future[Any]
+) -> None:
     if future.cancelled():
-        cancel()
+        cancel(obj)
 
 
 def _from_tornado_registration(
@@ -609,6 +671,8 @@ def _from_aggregate(root: object, loop: asyncio.AbstractEventLoop) -> asyncio.Fu
     started: list[asyncio.Future[Any]] = []  # the tasks made so far
     stack = [_Level(root)]
     try:
+        if _grouping:
+            started += _convert_groups(stack[-1], loop)
         while True:
             level = stack[-1]
             if level.index < len(level.members):
@@ -619,6 +683,8 @@ def _from_aggregate(root: object, loop: asyncio.AbstractEventLoop) -> asyncio.Fu
                     level.children.append(seen)
                 elif _is_aggregate(_handler_for(obj)):
                     stack.append(_Level(obj))
+                    if _grouping:
+                        started += _convert_groups(stack[-1], loop)
                 else:
                     future = _convert_here(obj, loop)
                     if future is not obj and isinstance(future, asyncio.Task):
@@ -636,6 +702,107 @@ def _from_aggregate(root: object, loop: asyncio.AbstractEventLoop) -> asyncio.Fu
         for future in started:
             future.cancel()
         raise
+
+
+def _convert_groups(level: _Level, loop: asyncio.AbstractEventLoop) -> list[asyncio.Future[Any]]:
+    """Convert together the children of *level* whose registrations share a gather=.
+
+    Their futures go into ``level.converted``, where the walk over the
+    children finds them; a group of one is left alone: its adapter serves it.
+    Returns the futures made, so a failure later on can cancel them.
+    """
+    groups: dict[_GatherMany, dict[int, tuple[object, _AdapterHandler]]] = {}
+    for obj in level.members:
+        handler = _handler_for(obj)
+        if isinstance(handler, _AdapterHandler) and handler.gather is not None:
+            groups.setdefault(handler.gather, {})[id(obj)] = (obj, handler)
+    made: list[asyncio.Future[Any]] = []
+    for gather, members in groups.items():
+        if len(members) > 1:
+            children = _from_group(gather, members, loop)
+            level.converted.update(children)
+            made += children.values()
+    return made
+
+
+def _from_group(
+    gather: _GatherMany,
+    members: dict[int, tuple[object, _AdapterHandler]],
+    loop: asyncio.AbstractEventLoop,
+) -> dict[int, asyncio.Future[Any]]:
+    objs = [obj for obj, _ in members.values()]
+    group = _convert_here(gather(objs), loop)
+    children = {key: loop.create_future() for key in members}
+    hooks_called = False
+
+    def call_cancel_hooks() -> None:
+        # Once, when the group's cancellation is decided: a waiter cancelling
+        # the aggregate, or the group ending cancelled by itself.
+        nonlocal hooks_called
+        if not hooks_called:
+            hooks_called = True
+            for obj, handler in members.values():
+                if handler.cancel is not None:
+                    handler.cancel(obj)
+
+    def on_group_done(group: asyncio.Future[Any]) -> None:
+        futures = list(children.values())
+        if group.cancelled():
+            call_cancel_hooks()
+            for child in futures:
+                child.cancel()
+            return
+        exc = group.exception()
+        results: Sequence[Any] = () if exc is not None else group.result()
+        if exc is None and (
+            not isinstance(results, Sequence) or len(results) != len(futures)  # pyright: ignore[reportUnnecessaryIsInstance]
+        ):
+            exc = TypeError(
+                f"the gather= registered for {_type_name(objs[0])} must return a sequence "
+                f"of {len(futures)} results, one per object, got {_type_name(results)}"
+            )
+        if exc is not None:
+            # The group fails as a whole: one child carries the exception to the
+            # aggregate, the others are cancelled so it is reported once.
+            set_exception_unless_done(futures[0], exc)
+            for child in futures[1:]:
+                child.cancel()
+            return
+        for child, result in zip(futures, results, strict=True):
+            set_result_unless_done(child, result)
+
+    def on_child_done(child: asyncio.Future[Any]) -> None:
+        if child.cancelled() and not group.done():
+            call_cancel_hooks()
+            group.cancel()
+
+    group.add_done_callback(on_group_done)
+    for child in children.values():
+        child.add_done_callback(on_child_done)
+    return children
+
+
+def _check(obj: object, path: tuple[int, ...]) -> None:
+    """Raise TypeError now if *obj* could not be converted (rule 4).
+
+    *path* holds the ids of the aggregates that enclose *obj*. An aggregate
+    that contains itself can never resolve; without this check it ended in a
+    RecursionError from deep inside this function (found by the bad-input suite).
+    """
+    handler = _handler_for(obj)
+    if handler is _from_sequence or handler is _from_mapping:
+        if id(obj) in path:
+            raise TypeError(
+                f"cannot convert a {_type_name(obj)} that contains itself: a list, tuple "
+                "or dict of yieldables must not contain itself at any depth"
+            )
+        path = (*path, id(obj))
+        if handler is _from_sequence:
+            for child in cast("Sequence[object]", obj):
+                _check(child, path)
+        else:
+            for child in cast("Mapping[object, object]", obj).values():
+                _check(child, path)
 
 
 def _gather(
@@ -726,13 +893,25 @@ def _start_on_loop(
 
 # --- optional adapters -----------------------------------------------------------
 
-_twisted_registered = False
+# Libraries whose adapter module was imported (or tried), by top-level package.
+_contrib_loaded: set[str] = set()
 
 
-def _register_twisted() -> None:
-    global _twisted_registered
-    _twisted_registered = True
-    from .contrib import twisted  # noqa: F401  # pyright: ignore[reportUnusedImport]  # registers on import
+def _load_contrib_for(cls: type[Any]) -> None:
+    """Import the adapter module for the library *cls* comes from, if there is one.
+
+    The module registers its adapters on import. Which library has which
+    module is contrib's knowledge (``ADAPTER_MODULES``), not this module's:
+    the converters name no third-party library.
+    """
+    from .contrib import ADAPTER_MODULES
+
+    for base in cls.__mro__:
+        package = base.__module__.partition(".")[0]
+        module = ADAPTER_MODULES.get(package)
+        if module is not None and package not in _contrib_loaded:
+            _contrib_loaded.add(package)
+            importlib.import_module(f"{__package__}.contrib.{module}")
 
 
 def _after_fork_in_child() -> None:

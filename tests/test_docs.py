@@ -140,7 +140,7 @@ def test_every_page_is_in_the_table_of_contents() -> None:
 def test_every_python_example_is_a_doctest() -> None:
     # Python examples go in testcode/doctest blocks, which the doctest builder
     # runs; any other code block must be in a language that is not Python.
-    not_python = {"console", "sh", "shell", "toml", "ini", "text", "none"}
+    not_python = {"console", "sh", "shell", "toml", "ini", "text", "none", "diff", "json"}
     for page in _pages():
         for number, line in enumerate(page.read_text().splitlines(), start=1):
             where = f"{page.name}:{number}"

@@ -66,7 +66,7 @@ __all__ = (
 )
 
 Timer = Callable[[int], float]
-Side = Literal["futurebridge", "tornado", "asyncio"]
+Side = Literal["futurebridge", "tornado", "asyncio", "dask"]
 
 # Tornado types convert_yielded as a plain function (it is a singledispatch one).
 _convert_yielded: Callable[[Any], Any] = getattr(tornado.gen, "convert_yielded")
@@ -723,6 +723,16 @@ def _loop_thread(stack: contextlib.ExitStack) -> list[Variant]:
     ]
 
 
+def _dask(stack: contextlib.ExitStack) -> list[Variant]:
+    try:
+        from .bench_dask import variants
+    except ImportError as error:
+        raise Unavailable(
+            f"needs distributed: pip install 'futurebridge[dask]' ({error})"
+        ) from None
+    return variants(stack)
+
+
 def _http(stack: contextlib.ExitStack) -> list[Variant]:
     # Imported here: only this row needs the server and its load client.
     from .bench_http import variants
@@ -814,6 +824,20 @@ ROWS: tuple[Row, ...] = (
                 at_most=1.5,
             ),
         ),
+    ),
+    Row(
+        "dask",
+        "result of a finished Dask future (one scheduler request each)",
+        _dask,
+        (
+            Target("client.gather(f), blocking", "<= 1.5x client.gather", at_most=1.5),
+            Target(
+                "await client.gather(f), the client's loop",
+                "<= 2x await on the client's own loop",
+                at_most=2.0,
+            ),
+        ),
+        profile=False,
     ),
     Row(
         "http",

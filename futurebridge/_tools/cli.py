@@ -55,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument(
         "--loop", choices=("asyncio", "uvloop"), default="asyncio", help="the loop to run on"
     )
+    demo.add_argument(
+        "--dask",
+        action="store_true",
+        help="also fan work out to a local Dask cluster (needs futurebridge[dask])",
+    )
     bench = commands.add_parser(
         "bench",
         help="benchmarks against Tornado's own machinery and raw asyncio",
@@ -85,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from .demo import run as run_demo
 
-        return run_demo(args.loop)
+        return run_demo(args.loop, dask=args.dask)
     if args.command == "bench":
         from .bench import main as run_bench
 

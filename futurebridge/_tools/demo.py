@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import gc
 import hashlib
@@ -33,7 +34,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,9 +193,11 @@ def _legacy_shout(text: str) -> Generator[Any, Any, str]:
 
 
 def make_app(
-    pool: concurrent.futures.ThreadPoolExecutor, second: LoopThread
+    pool: concurrent.futures.ThreadPoolExecutor,
+    second: LoopThread,
+    extra: Sequence[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]] = (),
 ) -> tornado.web.Application:
-    """The demo's Tornado application."""
+    """The demo's Tornado application, with the *extra* routes (the Dask ones)."""
     return tornado.web.Application(
         [
             (r"/legacy", LegacyHandler),
@@ -202,6 +205,7 @@ def make_app(
             (r"/executor", ExecutorHandler, {"pool": pool}),
             (r"/loop-thread", LoopThreadHandler, {"second": second}),
             (r"/ws", ShoutSocket),
+            *extra,
         ]
     )
 
@@ -330,17 +334,25 @@ async def _drive_websocket(base: str) -> Check:
 
 
 async def _serve_and_drive(
-    pool: concurrent.futures.ThreadPoolExecutor, second: LoopThread
+    pool: concurrent.futures.ThreadPoolExecutor, second: LoopThread, dask: Any = None
 ) -> tuple[str, list[Check]]:
+    endpoints = list(ENDPOINTS)
+    extra: list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]] = []
+    if dask is not None:
+        from .demo_dask import ENDPOINTS as DASK_ENDPOINTS
+        from .demo_dask import handlers
+
+        endpoints += [_Endpoint(*spec) for spec in DASK_ENDPOINTS]
+        extra = handlers(dask)
     sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-    server = tornado.httpserver.HTTPServer(make_app(pool, second))
+    server = tornado.httpserver.HTTPServer(make_app(pool, second, extra))
     server.add_sockets(sockets)
     base = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
     client = tornado.httpclient.AsyncHTTPClient(force_instance=True)
     try:
         checks = await asyncio.wait_for(
             asyncio.gather(
-                *(_drive_endpoint(client, base, endpoint) for endpoint in ENDPOINTS),
+                *(_drive_endpoint(client, base, endpoint) for endpoint in endpoints),
                 _drive_websocket(base),
             ),
             TIMEOUT,
@@ -383,11 +395,14 @@ def _qualname(obj: object) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def run(loop_name: str = "asyncio") -> int:
+def run(loop_name: str = "asyncio", dask: bool = False) -> int:
     """Run the demo on *loop_name* (``"asyncio"`` or ``"uvloop"``); print the table.
 
+    With *dask*, a local Dask cluster (2 worker processes on 127.0.0.1) is
+    started and two more endpoints fan work out to it.
+
     Returns 0 if every endpoint answered as expected and the shutdown was
-    clean, else 1 (2 if uvloop was asked for and is not installed).
+    clean, else 1 (2 if uvloop, or for *dask* distributed, is not installed).
     """
     try:
         factory = _loop_factory(loop_name)
@@ -397,6 +412,17 @@ def run(loop_name: str = "asyncio") -> int:
             file=sys.stderr,
         )
         return 2
+    cluster: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if dask:
+        try:
+            from .demo_dask import local_cluster
+        except ImportError:
+            print(
+                "futurebridge demo: --dask needs distributed (pip install 'futurebridge[dask]')",
+                file=sys.stderr,
+            )
+            return 2
+        cluster = local_cluster()
     reported = _Reported()
     loggers = [logging.getLogger(name) for name in ("asyncio", "tornado", "futurebridge")]
     for logger in loggers:
@@ -411,6 +437,7 @@ def run(loop_name: str = "asyncio") -> int:
     sys.unraisablehook = on_unraisable
     try:
         with (
+            cluster as dask_client,
             concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix=POOL_PREFIX) as pool,
             LoopThread(loop_factory=factory, name=SECOND_LOOP_THREAD) as second,
         ):
@@ -427,7 +454,9 @@ def run(loop_name: str = "asyncio") -> int:
                 loop_names = (
                     f"IOLoop:  {_qualname(IOLoop.current())}\nasyncio: {_qualname(asyncio_loop)}"
                 )
-                _, checks = ioloop.run_sync(functools.partial(_serve_and_drive, pool, second))
+                _, checks = ioloop.run_sync(
+                    functools.partial(_serve_and_drive, pool, second, dask_client)
+                )
             finally:
                 ioloop.close()
                 asyncio.set_event_loop(None)
@@ -437,6 +466,10 @@ def run(loop_name: str = "asyncio") -> int:
         for logger in loggers:
             logger.removeHandler(reported)
     leaked = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    if dask:
+        from .demo_dask import PROCESS_WIDE_THREADS
+
+        leaked = [name for name in leaked if not name.startswith(PROCESS_WIDE_THREADS)]
     return _report(loop_names, checks, leaked, reported.messages + unraisable)
 
 
