@@ -1243,7 +1243,7 @@ def test_bad_yield_is_both_bad_yield_error_and_type_error(decorator: Decorator, 
         yield "text"
 
     async def main() -> None:
-        assert "cannot convert a int" in await yields_an_int()
+        assert "cannot convert an int" in await yields_an_int()
         assert isinstance(caught[0], TypeError)
         with pytest.raises(tornado.gen.BadYieldError, match="cannot convert a str"):
             await lets_it_escape()

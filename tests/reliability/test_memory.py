@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import sys
 import tracemalloc
 
 import pytest
@@ -37,12 +36,6 @@ async def _held_per_call(count: int) -> float:
     return held / count
 
 
-@pytest.mark.xfail(
-    sys.version_info < (3, 12),
-    reason="issue 17 item 8: on 3.11 each call leaves its task's first step queued "
-    "(about 0.85 KiB); the fix belongs in _decorators._start (owned by the dropin work)",
-    strict=True,
-)
 def test_calls_that_never_suspend_hold_no_memory_until_the_next_iteration() -> None:
     per_call = asyncio.run(_held_per_call(5_000))
     # A handful of bytes of slack per call for allocator noise; a queued task
