@@ -210,7 +210,10 @@ def typing(session: nox.Session) -> None:
     python = os.path.join(session.bin, "python")
     session.run("mypy")
     session.run("pyright", "--project", "pyproject.toml")
-    session.run("basedpyright", "--project", "basedpyright.json")
+    # --pythonpath: basedpyright would otherwise pick up the project's .venv
+    # (bootstrap.py's, which holds only nox) instead of this session's.
+    python = os.path.join(session.virtualenv.location, "bin", "python")
+    session.run("basedpyright", "--pythonpath", python, "--project", "basedpyright.json")
     session.run("pyrefly", "check", "--python-interpreter-path", python)
     session.run("ty", "check", "--python", python)
 

@@ -147,6 +147,10 @@ def fetch_price(item):
 
 @as_tornado
 def fetch_basket(items):
+    # After one step the body runs in its task; its very first step runs in
+    # the caller's frame (as under @gen.coroutine), and an aggregate made
+    # there is recorded as awaited by the caller's task instead.
+    yield gen.moment
     prices = yield [fetch_price(i) for i in items]
     return sum(prices)
 
