@@ -18,8 +18,10 @@ import pytest
 
 from futurebridge._tools.bench import (
     ROWS,
+    NotInstalled,
     Row,
     Target,
+    Unavailable,
     Variant,
     format_report,
     run_bench,
@@ -144,6 +146,24 @@ def test_a_target_whose_variant_did_not_run_is_not_measured() -> None:
     assert "not measured (ours on uvloop did not run)" in report
     assert "1 met, 0 missed, 1 not measured" in report
     assert json.loads(json.dumps(result.to_json()))["rows"][0]["targets"][1]["ratio"] is None
+
+
+def test_a_row_needing_an_extra_that_is_not_installed_is_not_measured() -> None:
+    def missing_extra(stack: contextlib.ExitStack) -> list[Variant]:
+        raise NotInstalled("needs distributed: pip install 'futurebridge[dask]'")
+
+    def broken(stack: contextlib.ExitStack) -> list[Variant]:
+        raise Unavailable("the HTTP server did not start")
+
+    result = run_bench([Row("extra", "needs an extra", missing_extra, ())], batches=2)
+    assert result.rows[0].not_installed
+    report = format_report(result)
+    assert "not measured: needs distributed" in report
+    assert "rows skipped: 0" in report
+    # Any other reason a row cannot run is still a skipped row (exit status 1).
+    result = run_bench([Row("broken", "broken", broken, ())], batches=2)
+    assert not result.rows[0].not_installed
+    assert "rows skipped: 1" in format_report(result)
 
 
 @pytest.mark.parametrize(

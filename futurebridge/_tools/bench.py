@@ -77,6 +77,10 @@ class Unavailable(Exception):
     """Raised by a row's setup when the row cannot run here; the message says why."""
 
 
+class NotInstalled(Unavailable):
+    """A row needs an optional extra that is not installed: not measured, not a failure."""
+
+
 @dataclass(frozen=True)
 class Variant:
     """One way of doing a row's operation.
@@ -174,6 +178,8 @@ class RowResult:
     variants: list[VariantResult] = field(default_factory=list[VariantResult])
     targets: list[TargetResult] = field(default_factory=list[TargetResult])
     skipped: str | None = None
+    # Skipped only because an optional extra is not installed (not a failure).
+    not_installed: bool = False
     profile: str | None = None
 
 
@@ -197,6 +203,7 @@ class BenchResult:
                     "title": row.title,
                     "unit": row.unit,
                     "skipped": row.skipped,
+                    "not_installed": row.not_installed,
                     "variants": [
                         {
                             "name": v.name,
@@ -327,6 +334,7 @@ def run_bench(
                 variants = row.setup(stack)
             except Unavailable as missing:
                 result.skipped = str(missing)
+                result.not_installed = isinstance(missing, NotInstalled)
                 say(f"{prefix}: skipped ({missing})")
                 continue
             result.variants = _measure(
@@ -382,7 +390,7 @@ def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
             import uvloop
         except ImportError:
             hint = "pip install 'futurebridge[uvloop]'"
-            raise Unavailable(f"uvloop is not installed: {hint}") from None
+            raise NotInstalled(f"uvloop is not installed: {hint}") from None
         loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
         return loop
     return asyncio.new_event_loop()
@@ -727,7 +735,7 @@ def _dask(stack: contextlib.ExitStack) -> list[Variant]:
     try:
         from .bench_dask import variants
     except ImportError as error:
-        raise Unavailable(
+        raise NotInstalled(
             f"needs distributed: pip install 'futurebridge[dask]' ({error})"
         ) from None
     return variants(stack)
@@ -898,6 +906,10 @@ def format_report(result: BenchResult) -> str:
     for row in result.rows:
         lines.append("")
         lines.append(row.title)
+        if row.skipped is not None and row.not_installed:
+            unmeasured += 1
+            lines.append(f"    not measured: {row.skipped}")
+            continue
         if row.skipped is not None:
             skipped += 1
             lines.append(f"    skipped: {row.skipped}")
@@ -997,8 +1009,9 @@ def main(args: argparse.Namespace) -> int:
 
     The status is 0 when every row ran, whether or not its targets were met
     (a target is a goal, not a test; a variant that cannot run here, such as
-    uvloop's when it is not installed, is reported as not measured), 1 if a
-    row was skipped, 2 for bad options and 130 after Ctrl-C.
+    uvloop's when it is not installed, is reported as not measured, and so is
+    a row that needs an optional extra, Dask's), 1 if a row was skipped for
+    any other reason, 2 for bad options and 130 after Ctrl-C.
     """
     rows = list(ROWS)
     if args.rows:
@@ -1046,4 +1059,4 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_json(), indent=2) + "\n")
         print(f"figures written to {args.json}")
-    return 1 if any(row.skipped for row in result.rows) else 0
+    return 1 if any(row.skipped and not row.not_installed for row in result.rows) else 0
