@@ -39,7 +39,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable, Coroutine, Generator, Sequence
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from distributed import Client, Future
 
@@ -221,7 +221,7 @@ async def _fetch(client: Client, futures: Future[Any] | list[Future[Any]]) -> An
     except asyncio.CancelledError:
         raise  # Our own waiter cancelled: nothing of Dask's was interrupted.
     # distributed leaves gather, cancel and release unannotated: typed here.
-    gather: Callable[..., Coroutine[Any, Any, Any]] = getattr(client, "gather")
+    gather = cast("Callable[..., Coroutine[Any, Any, Any]]", getattr(client, "gather"))
     fetch = asyncio.ensure_future(gather(futures, asynchronous=True))
     fetch.add_done_callback(_retrieve)
     try:

@@ -33,8 +33,8 @@ async def dask_futures(one: Future[int], many: list[Future[str]]) -> None:
 
 
 async def dask_bad_input(one: Future[int]) -> None:
-    dask_future(one, cancel="everything")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-    dask_future(1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    dask_future(one, cancel="everything")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # pyrefly: ignore[bad-argument-type]  # ty: ignore[invalid-argument-type]
+    dask_future(1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # pyrefly: ignore[bad-argument-type]  # ty: ignore[invalid-argument-type]
 
 
 class Job:
@@ -66,8 +66,8 @@ async def adapted_kinds(job: Job, opaque: Opaque) -> None:
     # In a list or dict only the built-in kinds are typed: wrap each in its adapter.
     assert_type(await to_asyncio_future([_wait_job(job), _wait_job(job)]), list[bytes])
     # The result type is exact.
-    text: str = await to_asyncio_future(job)  # type: ignore[arg-type]  # pyright: ignore[reportAssignmentType]
+    text: str = await to_asyncio_future(job)  # type: ignore[arg-type]  # pyright: ignore[reportAssignmentType]  # pyrefly: ignore[bad-assignment]  # ty: ignore[invalid-assignment]
     del text
     # The checkers cannot know that Opaque was taught: wrap it in its adapter instead.
-    to_asyncio_future(opaque)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    to_asyncio_future(opaque)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
     assert_type(await to_asyncio_future(_wait_opaque(opaque)), int)
