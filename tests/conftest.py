@@ -40,6 +40,19 @@ def run(loop_factory: LoopFactory) -> Callable[[Coroutine[Any, Any, Any]], Any]:
     return runner
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move everything alive after collection (modules, fixtures, test items)
+    out of the collector's sight, once.
+
+    Each test ends with a full ``gc.collect()`` (below). Without this, that
+    collection walks every object of Tornado, Dask, libcst and pytest itself,
+    about 0.1 s a test, half the suite's time; frozen, it walks only what the
+    test made, which is where an unretrieved future or a pending task lives.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 class _ErrorRecorder(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.ERROR)
