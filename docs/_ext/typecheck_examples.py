@@ -12,9 +12,22 @@ runs them) and checked by all five, each strict:
   each checker reports an ignore comment that silences nothing, so the line
   fails the check if the error it shows goes away.
 
-The README's Python blocks and ``docs/examples/*.py`` are checked too, by
-all five checkers as a user runs them with no configuration (legacy examples
-leave return types out, as legacy code does); ``typing.rst`` is checked with each checker strict.
+The README's Python blocks, ``docs/examples/*.py`` and the ``testcode``
+blocks of every other page (each page one module, as for ``typing.rst``) are
+checked too, by all five checkers with their default rules, as a user runs
+them with no configuration (legacy examples leave types out, as legacy code
+does); ``typing.rst`` is checked with each checker strict. In both, each
+checker reads only its own ignore comments and reports those that silence
+nothing.
+
+Each page module opens with ``doctest_global_setup`` from ``conf.py`` (it
+defines ``DOCS_DIR``) and closes with ``doctest_global_cleanup``, and leaves
+out a block the doctest builder skips here (its ``:skipif:`` holds). The
+blocks of a page are programs of their own run one after another in one
+namespace, and several name theirs ``main``: so redefining a name is not
+reported (mypy's ``no-redef``, pyright's ``reportRedeclaration``). mypy then
+checks a later use of such a name against its first definition, which only
+matters for annotated code, and no page redefines an annotated function.
 
 Run by ``nox -s docs`` (with the Tornado stubs from ``stubs/`` installed, as
 the page assumes): ``python docs/_ext/typecheck_examples.py``.
@@ -22,6 +35,7 @@ the page assumes): ``python docs/_ext/typecheck_examples.py``.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -33,23 +47,49 @@ PAGE = Path(__file__).resolve().parent.parent / "typing.rst"
 
 
 def extract(text: str) -> str:
-    """The ``testcode`` blocks of an rst page, dedented, as one module."""
+    """The ``testcode`` blocks of an rst page, dedented, as one module.
+
+    A block whose ``:skipif:`` condition holds in this environment is left
+    out, as the doctest builder leaves it out.
+    """
     blocks: list[str] = []
     lines = text.splitlines()
     i = 0
     while i < len(lines):
         if re.match(r"\.\. testcode::", lines[i]):
             i += 1
-            while i < len(lines) and re.match(r"\s+:\w+:", lines[i]):
-                i += 1  # options such as :hide:
+            skipped = False
+            while i < len(lines) and (option := re.match(r"\s+:(\w+):\s*(.*)", lines[i])):
+                if option[1] == "skipif":
+                    # The page's own condition, evaluated as the builder does.
+                    skipped = bool(eval(option[2], {}))
+                i += 1  # other options such as :hide:
             body: list[str] = []
             while i < len(lines) and (not lines[i] or lines[i].startswith("   ")):
                 body.append(lines[i][3:])
                 i += 1
-            blocks.append("\n".join(body).strip("\n"))
+            if not skipped:
+                blocks.append("\n".join(body).strip("\n"))
         else:
             i += 1
-    return "\n\n\n".join(blocks) + "\n"
+    return "\n\n\n".join(blocks) + "\n" if blocks else ""
+
+
+def doctest_globals(docs: Path) -> tuple[str, str]:
+    """``doctest_global_setup`` and ``doctest_global_cleanup`` of ``conf.py``.
+
+    Read from its syntax tree, not by importing it (that would build the
+    inventories); the setup's f-string is evaluated with ``HERE``, the docs
+    folder, as ``conf.py`` has it.
+    """
+    found: dict[str, str] = {}
+    for node in ast.parse((docs / "conf.py").read_text()).body:
+        if isinstance(node, ast.Assign) and isinstance(target := node.targets[0], ast.Name):
+            if target.id in ("doctest_global_setup", "doctest_global_cleanup"):
+                expression = ast.Expression(node.value)
+                code = compile(expression, "conf.py", "eval")
+                found[target.id] = eval(code, {"HERE": docs, "str": str})
+    return found["doctest_global_setup"].strip(), found["doctest_global_cleanup"].strip()
 
 
 def readme_blocks(text: str) -> list[str]:
@@ -94,19 +134,37 @@ def strict_configs(root: Path) -> None:
 
 
 def default_configs(root: Path) -> None:
-    """Each checker as a user runs it with no configuration of their own."""
+    """Each checker's default rules, held to its own ignore comments."""
     # "standard" is pyright's default; basedpyright's own default fails on warnings.
-    config = {"pythonVersion": "3.11", "typeCheckingMode": "standard"}
+    config = {
+        "pythonVersion": "3.11",
+        "typeCheckingMode": "standard",
+        "enableTypeIgnoreComments": False,
+        "reportUnnecessaryTypeIgnoreComment": "error",
+        # A page's blocks are programs of their own in one namespace.
+        "reportRedeclaration": "none",
+    }
     (root / "pyrightconfig.json").write_text(json.dumps(config))
-    (root / "pyrefly.toml").write_text('python-version = "3.11"\n')
-    (root / "ty.toml").write_text("")
+    (root / "pyrefly.toml").write_text(
+        'python-version = "3.11"\n'
+        'enabled-ignores = ["pyrefly"]\n'
+        "[errors]\n"
+        'unused-ignore = "error"\n'
+    )
+    (root / "ty.toml").write_text(
+        "[analysis]\n"
+        "respect-type-ignore-comments = false\n"
+        "[rules]\n"
+        'unused-ignore-comment = "error"\n'
+    )
 
 
 def checks(root: Path, strict: bool) -> list[list[str]]:
     """The five checker commands for the modules under *root*."""
     python = sys.executable
     bin_dir = Path(python).parent
-    mypy_flags = ["--strict", "--warn-unused-ignores"] if strict else []
+    mypy_flags = ["--strict"] if strict else ["--disable-error-code", "no-redef"]
+    mypy_flags.append("--warn-unused-ignores")
     return [
         [python, "-m", "mypy", *mypy_flags, "--no-incremental", "--python-version", "3.11", "."],
         [python, "-m", "pyright", "--pythonpath", python, "--project", str(root)],
@@ -134,6 +192,11 @@ def main() -> int:
     }
     for example in sorted((docs / "examples").glob("*.py")):
         plain_modules[f"example_{example.name}"] = example.read_text()
+    setup, cleanup = doctest_globals(docs)
+    for page in sorted(docs.glob("*.rst")):
+        if page != PAGE and (blocks := extract(page.read_text())):
+            module = f"page_{page.stem.replace('-', '_')}.py"
+            plain_modules[module] = f"{setup}\n\n\n{blocks}\n\n{cleanup}\n"
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         for name, strict, modules in (
