@@ -44,7 +44,7 @@ from ._outcome import (
     set_exception_unless_done,
     set_result_unless_done,
 )
-from ._typing import FutureLike, NoneChild, SingleYieldable
+from ._typing import ChildYieldable, FutureLike, NoneChild
 
 if TYPE_CHECKING:
     from ._typing import Moment
@@ -106,28 +106,28 @@ def to_asyncio_future(
 # to the result type. One level of nesting keeps the inner shape.
 @overload
 def to_asyncio_future(
-    obj: Sequence[SingleYieldable[_T] | NoneChild],
+    obj: Sequence[ChildYieldable[_T] | NoneChild],
     /,
     *,
     loop: asyncio.AbstractEventLoop | None = None,
 ) -> asyncio.Future[list[_T | NoneChild]]: ...
 @overload
 def to_asyncio_future(
-    obj: Mapping[_K, SingleYieldable[_T] | NoneChild],
+    obj: Mapping[_K, ChildYieldable[_T] | NoneChild],
     /,
     *,
     loop: asyncio.AbstractEventLoop | None = None,
 ) -> asyncio.Future[dict[_K, _T | NoneChild]]: ...
 @overload
 def to_asyncio_future(
-    obj: Mapping[_K, Sequence[SingleYieldable[_T]]],
+    obj: Mapping[_K, Sequence[ChildYieldable[_T]]],
     /,
     *,
     loop: asyncio.AbstractEventLoop | None = None,
 ) -> asyncio.Future[dict[_K, list[_T]]]: ...
 @overload
 def to_asyncio_future(
-    obj: Sequence[Sequence[SingleYieldable[_T]]],
+    obj: Sequence[Sequence[ChildYieldable[_T]]],
     /,
     *,
     loop: asyncio.AbstractEventLoop | None = None,
@@ -223,19 +223,19 @@ def to_tornado_future(obj: FutureLike[_T], /) -> asyncio.Future[_T]: ...
 def to_tornado_future(obj: Awaitable[_T], /) -> asyncio.Future[_T]: ...
 @overload
 def to_tornado_future(
-    obj: Sequence[SingleYieldable[_T] | NoneChild], /
+    obj: Sequence[ChildYieldable[_T] | NoneChild], /
 ) -> asyncio.Future[list[_T | NoneChild]]: ...
 @overload
 def to_tornado_future(
-    obj: Mapping[_K, SingleYieldable[_T] | NoneChild], /
+    obj: Mapping[_K, ChildYieldable[_T] | NoneChild], /
 ) -> asyncio.Future[dict[_K, _T | NoneChild]]: ...
 @overload
 def to_tornado_future(
-    obj: Mapping[_K, Sequence[SingleYieldable[_T]]], /
+    obj: Mapping[_K, Sequence[ChildYieldable[_T]]], /
 ) -> asyncio.Future[dict[_K, list[_T]]]: ...
 @overload
 def to_tornado_future(
-    obj: Sequence[Sequence[SingleYieldable[_T]]], /
+    obj: Sequence[Sequence[ChildYieldable[_T]]], /
 ) -> asyncio.Future[list[list[_T]]]: ...
 def to_tornado_future(obj: object, /) -> asyncio.Future[Any]:
     """Return a :class:`tornado.concurrent.Future` that ends the way *obj* ends.

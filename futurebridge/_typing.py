@@ -41,6 +41,31 @@ class FutureLike(Protocol[_T_co]):
         ...
 
 
+class _ConcurrentFutureOf(Protocol[_T_co]):
+    """A :class:`concurrent.futures.Future`, read covariantly in its result.
+
+    ``concurrent.futures.Future[T]`` is invariant in ``T``: in a list that
+    mixes one with a coroutine of another result type, no ``T`` fits both, and
+    pyright and pyrefly refuse the list. Matched by shape, ``T`` widens to the
+    union of the results. The two methods are those of
+    :class:`concurrent.futures.Future` that other futures lack.
+    """
+
+    def set_running_or_notify_cancel(self) -> bool:
+        """Mark the future running, or report that it was cancelled."""
+        ...
+
+    def result(self, timeout: float | None = None) -> _T_co:
+        """The result, or raise the exception (the converters never call it)."""
+        ...
+
+
+#: One child of a list or dict given to a converter: what
+#: :data:`SingleYieldable` is, with the :class:`concurrent.futures.Future`
+#: read covariantly, so children of several result types give a union.
+ChildYieldable: TypeAlias = Awaitable[_T] | _ConcurrentFutureOf[_T]
+
+
 if TYPE_CHECKING:
     # The class of tornado.gen.moment, for the converters' overloads only.
     # Tornado types gen.moment as a Future[None]; futurebridge-tornado-stubs

@@ -62,6 +62,11 @@ async def converters(
     # joins the elements of a literal before it matches them (to object).
     assert_type(await to_asyncio_future([_int(), future]), list[int])
     assert_type(await to_asyncio_future([_int(), _str()]), list[int | str])  # type: ignore[assert-type]
+    # A concurrent.futures.Future among children of another result type (the
+    # cookbook's legacy handler): it is matched by shape, so its result type
+    # joins the union instead of refusing the list (pyright, pyrefly).
+    assert_type(await to_asyncio_future([_str(), cf]), list[str | complex])  # type: ignore[arg-type, assert-type]
+    assert_type(await to_tornado_future([_str(), cf]), list[str | complex])  # type: ignore[arg-type, assert-type]
 
     assert_type(to_tornado_future(future), asyncio.Future[int])
     assert_type(await to_tornado_future(_str()), str)
