@@ -3,7 +3,8 @@
 Sessions: ``tests`` on every supported Python (3.11 to 3.13 from this
 machine, ``tests-3.14`` and ``tests-3.15`` from a cached Debian sid root, see
 ``tools/sid_python.py``, which also gives 3.13 to a machine without one; a
-machine without 3.12 gets a session that fails saying so), ``tests_slow`` and ``tests_public_paths`` once, then
+machine without 3.12 gets a session that fails saying so), ``tests_slow``
+and ``tests_public_paths`` once, then
 ``typing``, ``stubtest``, ``realcode`` (the Tornado stubs on real code),
 ``docs``, ``lint``, ``dropin`` (Tornado's and pytest-tornado's own suites with
 ``@as_tornado`` in place of ``@gen.coroutine``) and ``migrate_real_code`` (the
