@@ -217,13 +217,20 @@ def test_an_unwritable_json_path_is_refused_before_the_run(
 def test_ctrl_c_ends_the_run_with_one_line(tmp_path: Path) -> None:
     # As a terminal does: SIGINT to the whole process group (the HTTP row's
     # server processes included), once the run is under way.
+    # A terminal's program starts with SIGINT's default action; a test run
+    # started in the background (`cmd &`) hands its children SIGINT ignored,
+    # and Python then installs no KeyboardInterrupt handler: restore it first.
+    start_as_in_a_terminal = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+        " sys.argv[0] = 'futurebridge'; runpy.run_module('futurebridge', run_name='__main__')"
+    )
     process = subprocess.Popen(
         [
             sys.executable,
             "-W",
             "error",
-            "-m",
-            "futurebridge",
+            "-c",
+            start_as_in_a_terminal,
             "bench",
             "--rows",
             "http,done_future",

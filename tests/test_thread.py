@@ -342,6 +342,9 @@ def test_interrupted_run_cancels_the_coroutine(loop_thread: LoopThread) -> None:
         if parked.started.wait(WAIT):
             signal.pthread_kill(main_thread, signal.SIGINT)
 
+    # As in a terminal, whatever the test run inherited (a run started with
+    # `cmd &` has SIGINT ignored, and then no KeyboardInterrupt is raised).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     interrupter = threading.Thread(target=interrupt)
     interrupter.start()
     try:
@@ -349,6 +352,7 @@ def test_interrupted_run_cancels_the_coroutine(loop_thread: LoopThread) -> None:
             loop_thread.run(parked)
     finally:
         interrupter.join()
+        signal.signal(signal.SIGINT, previous)
     assert parked.cancelled.wait(WAIT)
 
 

@@ -43,7 +43,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-SID_PYTHONS = ("3.14", "3.15")
+# 3.14 and 3.15 for every run; 3.13 for a machine that has none of its own
+# (Debian bookworm has only 3.11, and no registry it reaches ships a 3.12).
+SID_PYTHONS = ("3.13", "3.14", "3.15")
 PACKAGES = [
     "ca-certificates",
     *(f"python{version}" for version in SID_PYTHONS),

@@ -180,7 +180,8 @@ def run_demo(keys: list[str]) -> dict[str, Any]:
         return result
 
     try:
-        result = io_loop.run_sync(serve_and_exercise, timeout=10)
+        # Tornado's IOLoop.run_sync gives Any, so the result is annotated.
+        result: dict[str, Any] = io_loop.run_sync(serve_and_exercise, timeout=10)
     finally:
         io_loop.close(all_fds=True)
         store.close()

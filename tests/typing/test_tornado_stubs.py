@@ -263,10 +263,12 @@ def ioloop_cases(loop: IOLoop, future: Future[int], cf: concurrent.futures.Futur
     assert_type(IOLoop.current(), IOLoop)
     assert_type(IOLoop.current(instance=False), IOLoop | None)
 
-    assert_type(loop.run_sync(_int), int)
-    assert_type(loop.run_sync(lambda: fetch_count("k")), int)
-    assert_type(loop.run_sync(lambda: exercise(8888, ["k"]), timeout=5), dict[str, Any])
-    assert_type(loop.run_sync(lambda: cf), bytes)
+    # run_sync's result stays Any, as Tornado declares it (see the stub);
+    # futurebridge's own loops give the result type (test_ioloop_types.py).
+    assert_type(loop.run_sync(_int), Any)
+    assert_type(loop.run_sync(lambda: fetch_count("k")), Any)
+    assert_type(loop.run_sync(lambda: exercise(8888, ["k"]), timeout=5), Any)
+    assert_type(loop.run_sync(lambda: cf), Any)
     assert_type(loop.run_sync(_nothing), None)
 
     loop.add_future(future, lambda f: print(f.result() + 1))
@@ -277,8 +279,6 @@ def ioloop_cases(loop: IOLoop, future: Future[int], cf: concurrent.futures.Futur
     loop.call_later(1.0, _checksum, b"x", salt=1)
     loop.spawn_callback(fetch_count, "k")
 
-    # run_sync's result was Any in stock Tornado.
-    text: str = loop.run_sync(_int)  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]  # pyrefly: ignore[bad-assignment]  # ty: ignore[invalid-assignment]
     # run_sync needs a function returning an awaitable or None (else BadYieldError).
     loop.run_sync(lambda: 42)  # type: ignore[arg-type, return-value]  # pyright: ignore[reportCallIssue, reportArgumentType]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
     loop.run_sync(fetch_count)  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
@@ -292,7 +292,6 @@ def ioloop_cases(loop: IOLoop, future: Future[int], cf: concurrent.futures.Futur
     loop.add_callback(_checksum, b"x")  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
     loop.call_later(1.0, _checksum, b"x", pepper=1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]  # pyrefly: ignore[missing-argument, unexpected-keyword]  # ty: ignore[missing-argument, unknown-argument]
     loop.spawn_callback(fetch_count, 1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # pyrefly: ignore[bad-argument-type]  # ty: ignore[invalid-argument-type]
-    del text
 
 
 # --- The legacy module, run for real ------------------------------------

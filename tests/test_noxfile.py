@@ -1,0 +1,48 @@
+"""The noxfile's lists of test files name files that exist, and leave none out by accident."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The tools' tests: what they check is what a command prints or writes, which
+# the private-path switch does not reach (see tests_public_paths).
+TOOL_TESTS = {
+    "tests/test_bench.py",
+    "tests/test_bootstrap.py",
+    "tests/test_cli.py",
+    "tests/test_dropin_allowlist.py",
+    "tests/test_migrate.py",
+    "tests/test_migrate_sample.py",
+    "tests/test_noxfile.py",
+    "tests/test_packaging.py",
+    "tests/test_readme.py",
+    "tests/test_real_code_allowlist.py",
+    "tests/test_sid_python.py",
+    "tests/test_tornado_suite.py",
+}
+
+
+def _list_in_noxfile(name: str) -> list[str]:
+    tree = ast.parse((ROOT / "noxfile.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == name for target in node.targets
+        ):
+            value = ast.literal_eval(node.value)
+            assert isinstance(value, list)
+            return [str(item) for item in value]
+    raise AssertionError(f"{name} is not in noxfile.py")
+
+
+def test_every_test_file_is_a_library_test_or_a_tool_test() -> None:
+    library = set(_list_in_noxfile("LIBRARY_TESTS"))
+    for entry in library:
+        assert (ROOT / entry).exists(), entry
+    files = {p.relative_to(ROOT).as_posix() for p in ROOT.glob("tests/test_*.py")}
+    covered = {f for f in files if f in library or f in TOOL_TESTS}
+    assert files - covered == set(), "new test files: add them to LIBRARY_TESTS or TOOL_TESTS"
+    assert library & TOOL_TESTS == set()
+    assert "tests/reliability" in library
