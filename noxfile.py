@@ -313,7 +313,8 @@ def realcode(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the Sphinx site (warnings are errors, every reference checked), run its examples.
 
-    The typing page's examples are also type-checked with mypy and pyright.
+    Every page's examples, and the README's, are also type-checked by mypy,
+    pyright, basedpyright, pyrefly and ty (``docs/_ext/typecheck_examples.py``).
 
     The entry point is ``docs/_build/html/index.html``. No network is needed:
     see ``docs/conf.py`` for how Python and Tornado references resolve offline.
@@ -322,7 +323,7 @@ def docs(session: nox.Session) -> None:
     build = ["sphinx-build", "-W", "--keep-going", "-n", "-q"]
     session.run(*build, "-b", "html", "docs", "docs/_build/html")
     session.run(*build, "-b", "doctest", "docs", "docs/_build/doctest")
-    # What the typing page says each checker sees, checked by both checkers.
+    # What the pages say each checker sees, checked by all five checkers.
     session.run("python", "docs/_ext/typecheck_examples.py")
 
 

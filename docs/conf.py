@@ -105,6 +105,9 @@ nitpick_ignore = [
     # explains both in words.
     ("py:class", "Moment"),
     ("py:class", "futurebridge._typing.NoneChild"),
+    # A concurrent.futures.Future read covariantly, in the aggregate
+    # overloads; the typing page explains it in words.
+    ("py:class", "futurebridge._typing._ConcurrentFutureOf"),
     # A private Protocol: "an object with fileno() and close()", as the
     # docstring of add_handler says.
     ("py:class", "futurebridge._ioloop._Selectable"),

@@ -82,13 +82,16 @@ def doctest_globals(docs: Path) -> tuple[str, str]:
     inventories); the setup's f-string is evaluated with ``HERE``, the docs
     folder, as ``conf.py`` has it.
     """
+    names = ("doctest_global_setup", "doctest_global_cleanup")
     found: dict[str, str] = {}
     for node in ast.parse((docs / "conf.py").read_text()).body:
-        if isinstance(node, ast.Assign) and isinstance(target := node.targets[0], ast.Name):
-            if target.id in ("doctest_global_setup", "doctest_global_cleanup"):
-                expression = ast.Expression(node.value)
-                code = compile(expression, "conf.py", "eval")
-                found[target.id] = eval(code, {"HERE": docs, "str": str})
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(target := node.targets[0], ast.Name)
+            and target.id in names
+        ):
+            code = compile(ast.Expression(node.value), "conf.py", "eval")
+            found[target.id] = eval(code, {"HERE": docs, "str": str})
     return found["doctest_global_setup"].strip(), found["doctest_global_cleanup"].strip()
 
 
