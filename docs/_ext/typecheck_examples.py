@@ -12,13 +12,13 @@ runs them) and checked by all five, each strict:
   each checker reports an ignore comment that silences nothing, so the line
   fails the check if the error it shows goes away.
 
-The README's Python blocks, ``docs/examples/*.py`` and the ``testcode``
-blocks of every other page (each page one module, as for ``typing.rst``) are
-checked too, by all five checkers with their default rules, as a user runs
-them with no configuration (legacy examples leave types out, as legacy code
-does); ``typing.rst`` is checked with each checker strict. In both, each
-checker reads only its own ignore comments and reports those that silence
-nothing.
+The Python blocks of the README and of ``stubs/README.md``,
+``docs/examples/*.py`` and the ``testcode`` blocks of every other page (each
+page one module, as for ``typing.rst``) are checked too, by all five
+checkers with their default rules, as a user runs them with no configuration
+(legacy examples leave types out, as legacy code does); ``typing.rst`` is
+checked with each checker strict. In both, each checker reads only its own
+ignore comments and reports those that silence nothing.
 
 Each page module opens with ``doctest_global_setup`` from ``conf.py`` (it
 defines ``DOCS_DIR``) and closes with ``doctest_global_cleanup``, and leaves
@@ -27,7 +27,8 @@ blocks of a page are programs of their own run one after another in one
 namespace, and several name theirs ``main``: so redefining a name is not
 reported (mypy's ``no-redef``, pyright's ``reportRedeclaration``). mypy then
 checks a later use of such a name against its first definition, which only
-matters for annotated code, and no page redefines an annotated function.
+matters for annotated code: a page that redefines an annotated function or a
+class fails the check.
 
 Run by ``nox -s docs`` (with the Tornado stubs from ``stubs/`` installed, as
 the page assumes): ``python docs/_ext/typecheck_examples.py``.
@@ -93,6 +94,27 @@ def doctest_globals(docs: Path) -> tuple[str, str]:
             code = compile(ast.Expression(node.value), "conf.py", "eval")
             found[target.id] = eval(code, {"HERE": docs, "str": str})
     return found["doctest_global_setup"].strip(), found["doctest_global_cleanup"].strip()
+
+
+def typed_redefinitions(source: str) -> list[str]:
+    """Top-level names a module defines twice where one is a class or annotated function."""
+    seen: set[str] = set()
+    typed: set[str] = set()
+    found: list[str] = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+            annotated = node.returns is not None or any(a.annotation for a in arguments)
+        elif isinstance(node, ast.ClassDef):
+            annotated = True
+        else:
+            continue
+        if node.name in seen and (annotated or node.name in typed):
+            found.append(f"{node.name} (line {node.lineno})")
+        seen.add(node.name)
+        if annotated:
+            typed.add(node.name)
+    return found
 
 
 def readme_blocks(text: str) -> list[str]:
@@ -189,10 +211,15 @@ def checks(root: Path, strict: bool) -> list[list[str]]:
 def main() -> int:
     """Check typing.rst's examples strictly, and every other example as users run them."""
     docs = PAGE.parent
+    failed = False
     plain_modules = {
         f"readme_{n}.py": block
         for n, block in enumerate(readme_blocks((docs.parent / "README.md").read_text()), 1)
     }
+    # The stubs' own README shows how to see that they are on.
+    stubs_readme = (docs.parent / "stubs" / "README.md").read_text()
+    for n, block in enumerate(readme_blocks(stubs_readme), 1):
+        plain_modules[f"stubs_readme_{n}.py"] = block
     for example in sorted((docs / "examples").glob("*.py")):
         plain_modules[f"example_{example.name}"] = example.read_text()
     setup, cleanup = doctest_globals(docs)
@@ -200,7 +227,10 @@ def main() -> int:
         if page != PAGE and (blocks := extract(page.read_text())):
             module = f"page_{page.stem.replace('-', '_')}.py"
             plain_modules[module] = f"{setup}\n\n\n{blocks}\n\n{cleanup}\n"
-    failed = False
+            if redefined := typed_redefinitions(blocks):
+                # mypy would check later uses against the first definition.
+                failed = True
+                print(f"{page.name} redefines typed names: {', '.join(redefined)}")
     with tempfile.TemporaryDirectory() as tmp:
         for name, strict, modules in (
             ("strict", True, {"typing_examples.py": extract(PAGE.read_text())}),
