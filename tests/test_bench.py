@@ -224,37 +224,33 @@ def test_ctrl_c_ends_the_run_with_one_line(tmp_path: Path) -> None:
         "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
         " sys.argv[0] = 'futurebridge'; runpy.run_module('futurebridge', run_name='__main__')"
     )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-W",
-            "error",
-            "-c",
-            start_as_in_a_terminal,
-            "bench",
-            "--rows",
-            "http,done_future",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert process.stderr is not None
-    seen: list[str] = []
-    try:
-        for line in process.stderr:
-            seen.append(line)
-            if "batch 1/" in line:
-                break
-        else:
-            raise AssertionError(f"the run never started: {seen}")
-        os.killpg(process.pid, signal.SIGINT)
-        out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    command = [
+        sys.executable,
+        "-W",
+        "error",
+        "-c",
+        start_as_in_a_terminal,
+        "bench",
+        "--rows",
+        "http,done_future",
+    ]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    # The with block closes the pipes and waits for the process, however the test ends.
+    with subprocess.Popen(command, **pipes, text=True, start_new_session=True) as process:
+        assert process.stderr is not None
+        seen: list[str] = []
+        try:
+            for line in process.stderr:
+                seen.append(line)
+                if "batch 1/" in line:
+                    break
+            else:
+                raise AssertionError(f"the run never started: {seen}")
+            os.killpg(process.pid, signal.SIGINT)
+            out, err = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 130, err
     assert "Traceback" not in err, err
     *progress, last = err.splitlines()
