@@ -12,11 +12,20 @@ A test whose outcome differs is run again on both copies, twice, so that a
 timing-sensitive test of the project's own does not pass for a change the
 codemod made; a difference that holds every time fails the run.
 Prints the codemod's summary, each copy's counts and the differences.
+
+The stock copy's outcomes depend on nothing of futurebridge's: they are kept
+in ``~/.cache/futurebridge/real-code-stock/`` under a hash of everything they
+do depend on (see :func:`_stock_key`), and a later run with the same inputs
+runs only the migrated suite against them (a difference is still run again on
+both copies). ``FUTUREBRIDGE_REAL_CODE_FRESH=1`` runs both.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -105,6 +114,32 @@ def run_both(
     return {kind: outcomes(work / f"{kind}-{tag}.xml") for kind in roots}
 
 
+def _stock_key(sdist: Path, package: str, pytest_args: list[str]) -> str:
+    """What the stock copy's outcomes depend on, hashed: never futurebridge itself.
+
+    The sdist, the package and the pytest arguments, this script, the Python,
+    and every distribution installed beside them but futurebridge (the stock
+    copy does not import it). Any change to one of them gives another key.
+    """
+    digest = hashlib.sha256()
+    digest.update(sdist.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    digest.update(repr((package, pytest_args, sys.version)).encode())
+    installed = sorted(
+        f"{dist.metadata['Name']}=={dist.version}"
+        for dist in importlib.metadata.distributions()
+        if dist.metadata["Name"] != "futurebridge"
+    )
+    digest.update("\n".join(installed).encode())
+    return digest.hexdigest()[:32]
+
+
+def _stock_cache() -> Path:
+    """Where the stock copies' outcomes are kept between runs on this machine."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return Path(base) / "futurebridge" / "real-code-stock"
+
+
 def counts(results: dict[str, str]) -> str:
     totals = {k: sum(v == k for v in results.values()) for k in ("passed", "failed", "skipped")}
     return ", ".join(f"{n} {k}" for k, n in totals.items())
@@ -144,8 +179,19 @@ def main(argv: list[str]) -> int:
     print(f"{package}: migrate exit {migrate.returncode}, summary {summary}")
 
     started = time.monotonic()
-    results = run_both(roots, package, work, [*pytest_args, package], "all")
-    print(f"{package}: both suites took {time.monotonic() - started:.0f} s (run side by side)")
+    kept = _stock_cache() / f"{package}-{_stock_key(Path(sdist), package, pytest_args)}.json"
+    if kept.exists() and os.environ.get("FUTUREBRIDGE_REAL_CODE_FRESH") != "1":
+        # The stock copy's outcomes depend on nothing of futurebridge's: reuse them.
+        migrated = {"migrated": roots["migrated"]}
+        results = run_both(migrated, package, work, [*pytest_args, package], "all")
+        results["stock"] = json.loads(kept.read_text())
+        took = time.monotonic() - started
+        print(f"{package}: the migrated suite took {took:.0f} s (stock outcomes reused: {kept})")
+    else:
+        results = run_both(roots, package, work, [*pytest_args, package], "all")
+        print(f"{package}: both suites took {time.monotonic() - started:.0f} s (run side by side)")
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(json.dumps(results["stock"], indent=0, sort_keys=True))
     for kind, found in results.items():
         print(f"{package} {kind}: {counts(found)}")
     differing = sorted(
