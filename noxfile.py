@@ -491,13 +491,16 @@ def migrate_real_code(session: nox.Session) -> None:
     suites run side by side; see tests/real_code/compare_migrated.py.
     """
     full = "--full" in session.posargs
+    # pip downloads the sdists (uv makes environments without it); installed
+    # every time, so the environment, and the key under which the stock
+    # outcomes are kept, is the same whether or not the sdists are cached.
+    session.install("pip")
     cache = os.path.abspath(".cache/sdists")
     os.makedirs(cache, exist_ok=True)
     for name, (requirement, package, deps) in REAL_CODE.items():
         version = requirement.split("==")[1]
         sdists = glob.glob(os.path.join(cache, f"{name}-{version}.tar.gz"))
         if not sdists:
-            session.install("pip")  # uv makes environments without it
             session.run(
                 "python", "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
                 requirement, "-d", cache,
