@@ -245,7 +245,7 @@ def _uv() -> str | None:
 
 @nox.session(python="3.11")
 def typing(session: nox.Session) -> None:
-    """mypy, pyright, basedpyright, pyrefly and ty, strict, on the package and tests/typing.
+    """mypy, pyright, basedpyright, pyrefly and ty, strict: the package, tests/typing, the docs.
 
     With the tornado-stubs package from ``stubs/`` installed: the typing tests
     prove that its signatures catch errors stock Tornado types miss.
@@ -275,6 +275,9 @@ def typing(session: nox.Session) -> None:
     session.run("basedpyright", "--pythonpath", python, "--project", "basedpyright.json")
     session.run("pyrefly", "check", "--python-interpreter-path", python)
     session.run("ty", "check", "--python", python)
+    # Every docs page's examples, the README's and the stubs README's, by all
+    # five (typing.rst strict, the rest as users run them).
+    session.run("python", "docs/_ext/typecheck_examples.py")
 
 
 @nox.session(python="3.11")
@@ -313,18 +316,15 @@ def realcode(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the Sphinx site (warnings are errors, every reference checked), run its examples.
 
-    Every page's examples, and the README's, are also type-checked by mypy,
-    pyright, basedpyright, pyrefly and ty (``docs/_ext/typecheck_examples.py``).
+    The ``typing`` session type-checks the same examples.
 
     The entry point is ``docs/_build/html/index.html``. No network is needed:
     see ``docs/conf.py`` for how Python and Tornado references resolve offline.
     """
-    session.install("-e", ".[uvloop,twisted,dask]", *DOCS_DEPS, *TEST_DEPS, *TYPING_DEPS, "./stubs")
+    session.install("-e", ".[uvloop,twisted,dask]", *DOCS_DEPS, *TEST_DEPS)
     build = ["sphinx-build", "-W", "--keep-going", "-n", "-q"]
     session.run(*build, "-b", "html", "docs", "docs/_build/html")
     session.run(*build, "-b", "doctest", "docs", "docs/_build/doctest")
-    # What the pages say each checker sees, checked by all five checkers.
-    session.run("python", "docs/_ext/typecheck_examples.py")
 
 
 @nox.session(python="3.11")

@@ -30,7 +30,7 @@ checks a later use of such a name against its first definition, which only
 matters for annotated code: a page that redefines an annotated function or a
 class fails the check.
 
-Run by ``nox -s docs`` (with the Tornado stubs from ``stubs/`` installed, as
+Run by ``nox -s typing`` (with the Tornado stubs from ``stubs/`` installed, as
 the page assumes): ``python docs/_ext/typecheck_examples.py``.
 """
 
