@@ -60,10 +60,28 @@ class _ConcurrentFutureOf(Protocol[_T_co]):
         ...
 
 
+class _DoneResultOf(Protocol[_T_co]):
+    """Anything with ``done()`` and ``result()``: here for ``tornado.gen.moment``.
+
+    futurebridge-tornado-stubs types ``gen.moment`` as what it is, a
+    ``_NullFuture``, which is not awaitable; its ``result()`` is ``None``, so
+    a list or dict holding it gets ``None`` in its result type, as at run time.
+    """
+
+    def done(self) -> bool:
+        """Whether the outcome is there."""
+        ...
+
+    def result(self) -> _T_co:
+        """The result (the converters never call it)."""
+        ...
+
+
 #: One child of a list or dict given to a converter: what
 #: :data:`SingleYieldable` is, with the :class:`concurrent.futures.Future`
-#: read covariantly, so children of several result types give a union.
-ChildYieldable: TypeAlias = Awaitable[_T] | _ConcurrentFutureOf[_T]
+#: read covariantly, so children of several result types give a union, and
+#: ``gen.moment`` as the stubs type it.
+ChildYieldable: TypeAlias = Awaitable[_T] | _ConcurrentFutureOf[_T] | _DoneResultOf[_T]
 
 
 if TYPE_CHECKING:

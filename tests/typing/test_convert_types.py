@@ -55,6 +55,11 @@ async def converters(
     assert_type(await to_asyncio_future([asyncio.sleep(0, 1), None]), list[int | None])
     assert_type(await to_asyncio_future({"a": _int(), "b": None}), dict[str, int | None])
     assert_type(await to_asyncio_future(gen.moment), None)
+    # gen.moment among the children adds None too (with the stubs it is a
+    # _NullFuture, matched by shape; mypy joins the literal to object first).
+    assert_type(await to_asyncio_future([asyncio.sleep(0, 1), gen.moment]), list[int | None])  # type: ignore[arg-type, assert-type]
+    assert_type(await to_tornado_future({"a": _int(), "m": gen.moment}), dict[str, int | None])  # type: ignore[arg-type, assert-type]
+    assert_type(await to_asyncio_future([gen.moment, None]), list[None])
     # One level of nesting keeps its shape.
     assert_type(await to_asyncio_future({"a": [_int(), _int()]}), dict[str, list[int]])
     assert_type(await to_asyncio_future([[future], [future]]), list[list[int]])
