@@ -44,7 +44,7 @@ from ._outcome import (
     set_exception_unless_done,
     set_result_unless_done,
 )
-from ._typing import ChildYieldable, FutureLike, NoneChild
+from ._typing import ChildYieldable, FutureLike, NoneChild, NoneResult
 
 if TYPE_CHECKING:
     from ._typing import Moment
@@ -106,14 +106,14 @@ def to_asyncio_future(
 # to the result type. One level of nesting keeps the inner shape.
 @overload
 def to_asyncio_future(
-    obj: Sequence[ChildYieldable[_T] | NoneChild],
+    obj: Sequence[ChildYieldable[_T] | NoneChild | NoneResult[NoneChild]],
     /,
     *,
     loop: asyncio.AbstractEventLoop | None = None,
 ) -> asyncio.Future[list[_T | NoneChild]]: ...
 @overload
 def to_asyncio_future(
-    obj: Mapping[_K, ChildYieldable[_T] | NoneChild],
+    obj: Mapping[_K, ChildYieldable[_T] | NoneChild | NoneResult[NoneChild]],
     /,
     *,
     loop: asyncio.AbstractEventLoop | None = None,
@@ -223,11 +223,11 @@ def to_tornado_future(obj: FutureLike[_T], /) -> asyncio.Future[_T]: ...
 def to_tornado_future(obj: Awaitable[_T], /) -> asyncio.Future[_T]: ...
 @overload
 def to_tornado_future(
-    obj: Sequence[ChildYieldable[_T] | NoneChild], /
+    obj: Sequence[ChildYieldable[_T] | NoneChild | NoneResult[NoneChild]], /
 ) -> asyncio.Future[list[_T | NoneChild]]: ...
 @overload
 def to_tornado_future(
-    obj: Mapping[_K, ChildYieldable[_T] | NoneChild], /
+    obj: Mapping[_K, ChildYieldable[_T] | NoneChild | NoneResult[NoneChild]], /
 ) -> asyncio.Future[dict[_K, _T | NoneChild]]: ...
 @overload
 def to_tornado_future(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Never, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Literal, Never, Protocol, TypeAlias
 
 from typing_extensions import TypeVar
 
@@ -60,28 +60,32 @@ class _ConcurrentFutureOf(Protocol[_T_co]):
         ...
 
 
-class _DoneResultOf(Protocol[_T_co]):
-    """Anything with ``done()`` and ``result()``: here for ``tornado.gen.moment``.
+_None_co = TypeVar("_None_co", bound=None, covariant=True)
 
-    futurebridge-tornado-stubs types ``gen.moment`` as what it is, a
-    ``_NullFuture``, which is not awaitable; its ``result()`` is ``None``, so
-    a list or dict holding it gets ``None`` in its result type, as at run time.
+
+class NoneResult(Protocol[_None_co]):
+    """``tornado.gen.moment`` as futurebridge-tornado-stubs types it.
+
+    The stubs type ``gen.moment`` as what it is, a ``_NullFuture``, which is
+    not awaitable; its ``done()`` is always true and its ``result()`` is
+    ``None``. Matched by that shape, so a future (whose ``done()`` is any
+    ``bool``) or an object with another result type is not taken for it. In
+    a list or dict it adds ``None`` to the result type, as ``None`` does.
     """
 
-    def done(self) -> bool:
-        """Whether the outcome is there."""
+    def done(self) -> Literal[True]:
+        """Always true."""
         ...
 
-    def result(self) -> _T_co:
-        """The result (the converters never call it)."""
+    def result(self) -> _None_co:
+        """``None`` (the converters never call it)."""
         ...
 
 
 #: One child of a list or dict given to a converter: what
 #: :data:`SingleYieldable` is, with the :class:`concurrent.futures.Future`
-#: read covariantly, so children of several result types give a union, and
-#: ``gen.moment`` as the stubs type it.
-ChildYieldable: TypeAlias = Awaitable[_T] | _ConcurrentFutureOf[_T] | _DoneResultOf[_T]
+#: read covariantly, so children of several result types give a union.
+ChildYieldable: TypeAlias = Awaitable[_T] | _ConcurrentFutureOf[_T]
 
 
 if TYPE_CHECKING:

@@ -17,7 +17,17 @@ import types
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from concurrent.futures import Future as _ConcurrentFuture
 from inspect import isawaitable as isawaitable
-from typing import Any, ParamSpec, Protocol, Self, TypeAlias, TypeVar, overload, type_check_only
+from typing import (
+    Any,
+    Literal,
+    ParamSpec,
+    Protocol,
+    Self,
+    TypeAlias,
+    TypeVar,
+    overload,
+    type_check_only,
+)
 
 # Names tornado.gen imports and code reaches through it (streamz uses
 # gen.is_future, gen.isawaitable and gen.Future).
@@ -192,9 +202,10 @@ def with_timeout(
 def sleep(duration: float) -> Future[None]: ...
 
 class _NullFuture:
-    # What ``moment`` and ``convert_yielded(None)`` really are: not awaitable.
+    # What ``moment`` and ``convert_yielded(None)`` really are: not awaitable,
+    # and always done (which tells it apart from a future by its shape).
     def result(self) -> None: ...
-    def done(self) -> bool: ...
+    def done(self) -> Literal[True]: ...
 
 moment: _NullFuture
 

@@ -59,7 +59,11 @@ async def converters(
     # _NullFuture, matched by shape; mypy joins the literal to object first).
     assert_type(await to_asyncio_future([asyncio.sleep(0, 1), gen.moment]), list[int | None])  # type: ignore[arg-type, assert-type]
     assert_type(await to_tornado_future({"a": _int(), "m": gen.moment}), dict[str, int | None])  # type: ignore[arg-type, assert-type]
-    assert_type(await to_asyncio_future([gen.moment, None]), list[None])
+    # ty leaves the unconstrained result type of the other children Unknown.
+    assert_type(await to_asyncio_future([gen.moment, None]), list[None])  # ty: ignore[type-assertion-failure]
+    # Only a None result matches that shape: anything else with done() and
+    # result() is refused, as at run time.
+    to_asyncio_future([_DoneWithInt()])  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType]  # pyrefly: ignore[no-matching-overload]  # ty: ignore[no-matching-overload]
     # One level of nesting keeps its shape.
     assert_type(await to_asyncio_future({"a": [_int(), _int()]}), dict[str, list[int]])
     assert_type(await to_asyncio_future([[future], [future]]), list[list[int]])
@@ -100,6 +104,16 @@ class Promise:
 
 async def _from_promise(promise: Promise) -> int:
     return 1
+
+
+class _DoneWithInt:
+    """Has done() and result(), as a future does, but is not a yieldable."""
+
+    def done(self) -> bool:
+        return True
+
+    def result(self) -> int:
+        return 1
 
 
 def adapters() -> None:
