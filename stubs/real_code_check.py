@@ -244,6 +244,15 @@ def collect(label: str, checkers: tuple[str, ...]) -> None:
     target = CACHE / f"errors-{label}.json"
     kept: Path | None = None
     if label == "without":
+        try:
+            importlib.metadata.distribution("futurebridge-tornado-stubs")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+        else:
+            raise SystemExit(
+                "collect without: futurebridge-tornado-stubs is installed; uninstall it"
+                " (python -m pip uninstall futurebridge-tornado-stubs) and run again"
+            )
         _sdists()
         kept = _baseline_cache() / f"errors-without-{_baseline_key(checkers)}.json"
         if kept.exists() and os.environ.get("FUTUREBRIDGE_REALCODE_FRESH") != "1":
@@ -261,8 +270,11 @@ def collect(label: str, checkers: tuple[str, ...]) -> None:
                 print(f"{label:8} {checker:8} {name:8} {len(errors):5} errors")
     target.write_text(json.dumps(results, indent=1))
     if kept is not None:
+        # Whole or not at all: two runs may write it at once.
         kept.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(target, kept)
+        partial = kept.with_name(f"{kept.name}.{os.getpid()}.partial")
+        shutil.copyfile(target, partial)
+        os.replace(partial, kept)
 
 
 def _allowlist() -> list[tuple[str, str, str]]:

@@ -29,7 +29,16 @@ def test_the_sdist_carries_what_the_tests_and_the_readme_use() -> None:
     build = _pyproject(ROOT / "pyproject.toml")["tool"]
     assert isinstance(build, dict)
     included = set(build["hatch"]["build"]["targets"]["sdist"]["include"])
-    for needed in ("futurebridge", "tests", "docs", "stubs", "benchmarks", "bootstrap.py"):
+    needed_by_the_noxfile = ("noxfile.py", "tools")
+    for needed in (
+        "futurebridge",
+        "tests",
+        "docs",
+        "stubs",
+        "benchmarks",
+        "bootstrap.py",
+        *needed_by_the_noxfile,
+    ):
         assert needed in included, needed
         assert (ROOT / needed).exists(), needed
 

@@ -43,9 +43,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-# 3.14 and 3.15 for every run; 3.13 for a machine that has none of its own
-# (Debian bookworm has only 3.11, and no registry it reaches ships a 3.12).
-SID_PYTHONS = ("3.13", "3.14", "3.15")
+# 3.14 and 3.15 for every run. FUTUREBRIDGE_SID_EXTRA_PYTHONS adds others
+# (the noxfile asks for 3.13 on a machine without one of its own; Debian
+# bookworm has only 3.11, and no registry it reaches ships a 3.12). Only then,
+# so that sid dropping an older version breaks only the machines that need it.
+SID_PYTHONS = (
+    *(v for v in os.environ.get("FUTUREBRIDGE_SID_EXTRA_PYTHONS", "").split(",") if v),
+    "3.14",
+    "3.15",
+)
 PACKAGES = [
     "ca-certificates",
     *(f"python{version}" for version in SID_PYTHONS),
@@ -239,8 +245,11 @@ def _ensure_debootstrap() -> str:
         return found
     print("sid_python: installing debootstrap with apt-get", flush=True)
     apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=apt_env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=True, env=apt_env)
+    # Wait for another apt-get (the docs session may be installing Chromium).
+    wait = ["-o", "DPkg::Lock::Timeout=600"]
+    subprocess.run(["apt-get", *wait, "update", "-qq"], check=True, env=apt_env)
+    install = ["apt-get", *wait, "install", "-y", "-qq", "debootstrap"]
+    subprocess.run(install, check=True, env=apt_env)
     found = shutil.which("debootstrap", path=path)
     if found is None:
         raise SystemExit("sid_python: apt-get installed debootstrap but it is not on PATH")
