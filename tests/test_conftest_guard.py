@@ -1,0 +1,54 @@
+"""The suite's guard against asyncio errors still sees them after the freeze.
+
+tests/conftest.py freezes what collection left alive, so that each test's
+``gc.collect()`` walks only what the test made. A future whose exception was
+never retrieved, held only by a reference cycle the test made, must still be
+collected at the end of the test and fail it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+LEAKING_TEST = """
+import asyncio
+
+
+def test_drops_a_failed_future_in_a_cycle():
+    loop = asyncio.new_event_loop()
+    future = loop.create_future()
+    future.set_exception(ValueError("nobody looked"))
+    holder = [future]
+    holder.append(holder)  # only the cycle collector can free it now
+    del future, holder
+    loop.close()
+
+
+def test_clean():
+    assert True
+"""
+
+
+def test_a_never_retrieved_exception_in_a_cycle_still_fails_its_test(tmp_path: Path) -> None:
+    shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "test_leak.py").write_text(LEAKING_TEST)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", "/dev/null", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    # The guard fails the leaking test at its teardown; the clean one passes.
+    assert "2 passed, 1 error" in output, output
+    assert "ERROR at teardown of test_drops_a_failed_future_in_a_cycle" in output, output
+    assert "asyncio logged errors during the test" in output, output
+    assert "Future exception was never retrieved" in output, output
