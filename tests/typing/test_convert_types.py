@@ -32,6 +32,7 @@ async def converters(
     awaitable: Awaitable[float],
     cf: concurrent.futures.Future[complex],
     loop: asyncio.AbstractEventLoop,
+    cf_int: concurrent.futures.Future[int],
 ) -> None:
     assert_type(to_asyncio_future(future), asyncio.Future[int])
     assert_type(to_asyncio_future(task), asyncio.Future[str])
@@ -70,6 +71,10 @@ async def converters(
     # Mixed kinds of one result type, and mixed result types: a union. mypy
     # joins the elements of a literal before it matches them (to object).
     assert_type(await to_asyncio_future([_int(), future]), list[int])
+    # mypy's way for a coroutine and a concurrent future (docs/typing.rst):
+    # the list named with its type first.
+    children: list[Awaitable[int] | concurrent.futures.Future[int]] = [_int(), cf_int]
+    assert_type(await to_asyncio_future(children), list[int])
     assert_type(await to_asyncio_future([_int(), _str()]), list[int | str])  # type: ignore[assert-type]
     # A concurrent.futures.Future among children of another result type (the
     # cookbook's legacy handler): it is matched by shape, so its result type
