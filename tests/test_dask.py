@@ -228,6 +228,7 @@ def gather_requests(cluster: LocalCluster) -> Iterator[list[int]]:
         scheduler.handlers["gather"] = original
 
 
+@pytest.mark.slow  # scattering 3,000 values takes Dask about 6 s
 def test_thousands_of_futures_in_one_aggregate_one_round_trip(
     client: Client, gather_requests: list[int]
 ) -> None:
@@ -474,6 +475,7 @@ def test_import_futurebridge_does_not_import_distributed() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+@pytest.mark.slow  # a cluster of its own, about 9 s
 @pytest.mark.timeout(300)
 def test_demo_dask_passes_every_check_and_shuts_down_clean() -> None:
     process = subprocess.run(
