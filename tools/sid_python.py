@@ -5,6 +5,14 @@ than this machine's Debian has. So they run in a chroot: a minimal sid root,
 made once with ``debootstrap`` from the Debian mirror the machine's own apt
 uses, and kept under ``~/.cache/futurebridge/sid-root``.
 
+The same root gives a machine the supported Pythons it lacks (the noxfile
+asks, through ``FUTUREBRIDGE_SID_EXTRA_PYTHONS``): 3.13 from sid, and 3.12,
+which no Debian suite has, from Ubuntu 24.04 "noble" (``noble-updates``,
+main), whose ``python3.12`` needs the glibc 2.38+ that sid has. Ubuntu's
+archive is checked with the keyring of Debian's ``ubuntu-archive-keyring``
+and pinned below sid, so it supplies only packages sid lacks and never
+replaces one of sid's; ``FUTUREBRIDGE_UBUNTU_MIRROR`` names another mirror.
+
 This module owns making that root and running one command inside it, with the
 project bind-mounted at its own path. Which tests run is noxfile.py's business.
 
@@ -34,6 +42,7 @@ import contextlib
 import fcntl
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -44,19 +53,45 @@ from pathlib import Path
 from typing import NoReturn
 
 # 3.14 and 3.15 for every run. FUTUREBRIDGE_SID_EXTRA_PYTHONS adds others
-# (the noxfile asks for 3.13 on a machine without one of its own; Debian
-# bookworm has only 3.11, and no registry it reaches ships a 3.12). Only then,
-# so that sid dropping an older version breaks only the machines that need it.
+# (the noxfile asks for 3.12 and 3.13 on a machine without its own; Debian
+# bookworm has only 3.11). Only then, so that sid dropping an older version, or
+# Ubuntu's archive being out of reach, breaks only the machines that need it.
 SID_PYTHONS = (
     *(v for v in os.environ.get("FUTUREBRIDGE_SID_EXTRA_PYTHONS", "").split(",") if v),
     "3.14",
     "3.15",
 )
-PACKAGES = [
-    "ca-certificates",
-    *(f"python{version}" for version in SID_PYTHONS),
-    *(f"python{version}-venv" for version in SID_PYTHONS),
-]
+# Versions no Debian suite ships, taken from Ubuntu's archive: the release
+# whose Python it is, and its updates (security fixes land there too).
+UBUNTU_PYTHONS = {"3.12": ("noble", "noble-updates")}
+UBUNTU_KEYRING = "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
+# Below sid's 500 (and the 100 of what is installed): a package sid has always
+# comes from sid; Ubuntu's is a candidate only where sid has none at all.
+UBUNTU_PIN_PRIORITY = 100
+
+
+def packages(pythons: Sequence[str]) -> tuple[list[str], list[str]]:
+    """What the root holds for ``pythons``: (debootstrap's packages, Ubuntu's).
+
+    Each Python comes with its ``venv`` package, from sid unless it is one of
+    ``UBUNTU_PYTHONS``; asking for one of those adds the keyring that checks
+    Ubuntu's archive to what debootstrap installs.
+    """
+    from_sid = [version for version in pythons if version not in UBUNTU_PYTHONS]
+    from_ubuntu = [version for version in pythons if version in UBUNTU_PYTHONS]
+    debian = [
+        "ca-certificates",
+        *(["ubuntu-archive-keyring"] if from_ubuntu else []),
+        *(f"python{version}" for version in from_sid),
+        *(f"python{version}-venv" for version in from_sid),
+    ]
+    ubuntu = [
+        name for version in from_ubuntu for name in (f"python{version}", f"python{version}-venv")
+    ]
+    return debian, ubuntu
+
+
+PACKAGES, UBUNTU_PACKAGES = packages(SID_PYTHONS)
 # Changing what the root holds changes this record, which makes a cached root
 # out of date: it is then rebuilt.
 _STAMP = ".futurebridge-sid.json"
@@ -95,6 +130,48 @@ def debian_mirror(apt_dir: Path = Path("/etc/apt"), codename: str | None = None)
         if codename in suites:
             return uri
     return None
+
+
+def ubuntu_mirror(
+    apt_dir: Path = Path("/etc/apt"), suite: str = "noble", machine: str | None = None
+) -> str:
+    """The Ubuntu archive URI that ``UBUNTU_PYTHONS`` are taken from.
+
+    ``$FUTUREBRIDGE_UBUNTU_MIRROR`` when set; else the one this machine's apt
+    uses for ``suite`` (an Ubuntu machine's own mirror); else Ubuntu's own
+    archive for this machine's architecture (``machine`` defaults to
+    ``platform.machine()``): archive.ubuntu.com for x86, ports.ubuntu.com for
+    the others.
+    """
+    if explicit := os.environ.get("FUTUREBRIDGE_UBUNTU_MIRROR"):
+        return explicit
+    if found := debian_mirror(apt_dir, suite):
+        return found
+    if (machine or platform.machine()) in {"x86_64", "amd64", "i386", "i486", "i586", "i686"}:
+        return "http://archive.ubuntu.com/ubuntu"
+    return "http://ports.ubuntu.com/ubuntu-ports"
+
+
+def ubuntu_apt_config(mirror: str, suites: Sequence[str]) -> dict[str, str]:
+    """The files, by path inside the root, that let its apt take packages from Ubuntu.
+
+    A deb822 source of ``suites`` (main only) checked with Ubuntu's archive
+    key, and a pin at ``UBUNTU_PIN_PRIORITY`` of everything whose Release says
+    ``Origin: Ubuntu`` (whichever mirror serves it: mirrors copy the signed
+    Release file as is).
+    """
+    source = (
+        "Types: deb\n"
+        f"URIs: {mirror}\n"
+        f"Suites: {' '.join(suites)}\n"
+        "Components: main\n"
+        f"Signed-By: {UBUNTU_KEYRING}\n"
+    )
+    pin = f"Package: *\nPin: release o=Ubuntu\nPin-Priority: {UBUNTU_PIN_PRIORITY}\n"
+    return {
+        "etc/apt/sources.list.d/futurebridge-ubuntu.sources": source,
+        "etc/apt/preferences.d/futurebridge-ubuntu": pin,
+    }
 
 
 def ensure_root(root: Path | None = None, *, rebuild: bool = False) -> Path:
@@ -213,6 +290,7 @@ def _build(root: Path) -> None:
             raise SystemExit(f"sid_python: debootstrap failed ({done.returncode}):\n{tail}")
         log.unlink()
         _configure(scratch)
+        _install_from_ubuntu(scratch)
         (scratch / _STAMP).write_text(json.dumps(_spec(), indent=2) + "\n")
         if root.exists():
             shutil.rmtree(root)
@@ -238,6 +316,43 @@ def _configure(root: Path) -> None:
             shutil.copy2(config, root / config.relative_to("/"))
 
 
+def _ubuntu_suites() -> list[str]:
+    """The Ubuntu suites that the requested ``UBUNTU_PYTHONS`` come from, in order."""
+    suites = (suite for version in SID_PYTHONS for suite in UBUNTU_PYTHONS.get(version, ()))
+    return list(dict.fromkeys(suites))
+
+
+def _install_from_ubuntu(root: Path) -> None:
+    """Install ``UBUNTU_PACKAGES`` into the fresh root, from Ubuntu's archive pinned below sid."""
+    if not UBUNTU_PACKAGES:
+        return
+    suites = _ubuntu_suites()
+    mirror = ubuntu_mirror(suite=suites[0])
+    for relative, text in ubuntu_apt_config(mirror, suites).items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+    where = f"Ubuntu {'/'.join(suites)} at {mirror} (FUTUREBRIDGE_UBUNTU_MIRROR names another)"
+    print(f"sid_python: adding {', '.join(UBUNTU_PACKAGES)} from {where}", flush=True)
+    steps = [
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *UBUNTU_PACKAGES],
+        ["apt-get", "clean"],
+    ]
+    for argv in steps:
+        # In a mount namespace of its own, as every run is: dpkg's scripts
+        # get /proc and /dev, and no mount outlives the step.
+        inside = [sys.executable, os.path.abspath(__file__), "--inside", str(root)]
+        inside += ["--env=DEBIAN_FRONTEND=noninteractive", "--chdir", "/", "--", *argv]
+        done = subprocess.run([*_UNSHARE, *inside], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            output = (done.stdout + done.stderr).splitlines(keepends=True)
+            raise SystemExit(
+                f"sid_python: `{' '.join(argv)}` in the sid root failed ({done.returncode})"
+                f" while adding {', '.join(UBUNTU_PACKAGES)} from {where}:\n"
+                + "".join(output[-15:])
+            )
+
+
 def _ensure_debootstrap() -> str:
     """The path of debootstrap, installing it with apt-get when it is missing."""
     path = os.environ.get("PATH", "") + os.pathsep + _SBIN
@@ -257,7 +372,16 @@ def _ensure_debootstrap() -> str:
 
 
 def _spec() -> dict[str, object]:
-    return {"suite": "sid", "variant": "minbase", "packages": sorted(PACKAGES)}
+    spec: dict[str, object] = {"suite": "sid", "variant": "minbase", "packages": sorted(PACKAGES)}
+    # Only when there are any: a root without Ubuntu's packages keeps the
+    # record it was built with, and is not rebuilt for nothing.
+    if UBUNTU_PACKAGES:
+        spec["ubuntu"] = {
+            "suites": _ubuntu_suites(),
+            "packages": sorted(UBUNTU_PACKAGES),
+            "pin": UBUNTU_PIN_PRIORITY,
+        }
+    return spec
 
 
 def _is_current(root: Path) -> bool:
