@@ -143,7 +143,7 @@ def test_adding_3_12_makes_a_cached_root_out_of_date_and_back(tmp_path: Path) ->
     assert with_312._is_current(tmp_path)  # pyright: ignore[reportPrivateUsage]
     assert not without._is_current(tmp_path)  # pyright: ignore[reportPrivateUsage]
     assert with_312._spec()["ubuntu"] == {  # pyright: ignore[reportPrivateUsage]
-        "suites": ["noble", "noble-updates"],
+        "sources": [["noble noble-updates", "main"], ["noble-updates", "universe"]],
         "packages": ["python3.12", "python3.12-venv"],
         "pin": 100,
     }
@@ -158,20 +158,25 @@ def test_adding_3_12_makes_a_cached_root_out_of_date_and_back(tmp_path: Path) ->
 
 
 def test_the_ubuntu_source_is_signed_and_pinned_below_sid(sid_python: ModuleType) -> None:
-    files = sid_python.ubuntu_apt_config("http://mirror.example/ubuntu", ["noble", "noble-updates"])
+    files = sid_python.ubuntu_apt_config("http://mirror.example/ubuntu")
     assert set(files) == {
         "etc/apt/sources.list.d/futurebridge-ubuntu.sources",
         "etc/apt/preferences.d/futurebridge-ubuntu",
     }
     fields_of = sid_python._deb822_fields  # pyright: ignore[reportPrivateUsage]
-    fields = fields_of(files["etc/apt/sources.list.d/futurebridge-ubuntu.sources"])
-    assert fields == {
+    source = files["etc/apt/sources.list.d/futurebridge-ubuntu.sources"]
+    stanzas = [fields_of(stanza) for stanza in source.split("\n\n")]
+    signed = {
         "types": "deb",
         "uris": "http://mirror.example/ubuntu",
-        "suites": "noble noble-updates",
-        "components": "main",
         "signed-by": "/usr/share/keyrings/ubuntu-archive-keyring.gpg",
     }
+    # python3.12 and the libraries sid may lack are in main; python3.12-venv
+    # is in universe.
+    assert stanzas == [
+        {**signed, "suites": "noble noble-updates", "components": "main"},
+        {**signed, "suites": "noble-updates", "components": "universe"},
+    ]
     pin = fields_of(files["etc/apt/preferences.d/futurebridge-ubuntu"])
     assert pin["package"] == "*"
     assert pin["pin"] == "release o=Ubuntu"
@@ -209,6 +214,28 @@ def test_a_failed_ubuntu_step_names_the_step_packages_and_mirror(
     message = str(failed.value)
     assert message.startswith("sid_python: `apt-get update -q` in the sid root failed (")
     assert "python3.12, python3.12-venv" in message
-    assert "Ubuntu noble/noble-updates at http://mirror.invalid/ubuntu" in message
+    assert "Ubuntu noble at http://mirror.invalid/ubuntu" in message
     source = tmp_path / "etc/apt/sources.list.d/futurebridge-ubuntu.sources"
     assert "URIs: http://mirror.invalid/ubuntu\n" in source.read_text()
+
+
+def test_the_hosts_apt_access_settings_and_nothing_else_cross_into_the_root(
+    sid_python: ModuleType,
+) -> None:
+    dump = (
+        'APT::Architecture "amd64";\n'
+        'Acquire::Check-Valid-Until "false";\n'
+        'Acquire::Check-Date "false";\n'
+        'Acquire::http::Proxy "http://proxy.example:3128/";\n'
+        'Acquire::https::Proxy::deb.example "DIRECT";\n'
+        'Acquire::IndexTargets::deb::Packages::MetaKey "$(COMPONENT)/binary-$(ARCHITECTURE)";\n'
+        'Acquire::Languages "none";\n'
+        'Dir::Etc::sourcelist "sources.list";\n'
+    )
+    assert sid_python.host_apt_settings(dump) == (
+        'Acquire::Check-Valid-Until "false";\n'
+        'Acquire::Check-Date "false";\n'
+        'Acquire::http::Proxy "http://proxy.example:3128/";\n'
+        'Acquire::https::Proxy::deb.example "DIRECT";\n'
+    )
+    assert sid_python.host_apt_settings('APT::Architecture "amd64";\n') == ""

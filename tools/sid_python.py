@@ -7,8 +7,8 @@ uses, and kept under ``~/.cache/futurebridge/sid-root``.
 
 The same root gives a machine the supported Pythons it lacks (the noxfile
 asks, through ``FUTUREBRIDGE_SID_EXTRA_PYTHONS``): 3.13 from sid, and 3.12,
-which no Debian suite has, from Ubuntu 24.04 "noble" (``noble-updates``,
-main), whose ``python3.12`` needs the glibc 2.38+ that sid has. Ubuntu's
+which no Debian suite has, from Ubuntu 24.04 "noble" (``noble-updates``),
+whose ``python3.12`` needs the glibc 2.38+ that sid has. Ubuntu's
 archive is checked with the keyring of Debian's ``ubuntu-archive-keyring``
 and pinned below sid, so it supplies only packages sid lacks and never
 replaces one of sid's; ``FUTUREBRIDGE_UBUNTU_MIRROR`` names another mirror.
@@ -25,7 +25,9 @@ Rules that hold throughout:
   under a lock, so a half-built root is never used and two sessions starting
   together build it once.
 - Only what reaching the registries needs crosses into the root: the
-  machine's CA certificates, its system pip config, ``resolv.conf`` and the
+  machine's CA certificates, its system pip config, the apt settings with
+  which it reaches its archives (proxies, date checks: a snapshot mirror's
+  Release files are past their ``Valid-Until``), ``resolv.conf`` and the
   index, certificate and proxy variables of the environment.
 
 Needs root (debootstrap, mount, chroot). Run by hand::
@@ -61,9 +63,13 @@ SID_PYTHONS = (
     "3.14",
     "3.15",
 )
-# Versions no Debian suite ships, taken from Ubuntu's archive: the release
-# whose Python it is, and its updates (security fixes land there too).
-UBUNTU_PYTHONS = {"3.12": ("noble", "noble-updates")}
+# Versions no Debian suite ships, taken from Ubuntu 24.04's archive.
+UBUNTU_PYTHONS = {"3.12"}
+# What the root's apt reads of it, as (suites, components): main for python3.12
+# and any library sid lacks, and python3.12-venv, which is in universe. Only
+# noble-updates' universe (1.7 MB of index against noble's 15 MB): the venv
+# package must match python3.12's version exactly, and both are updated there.
+UBUNTU_SOURCES = (("noble noble-updates", "main"), ("noble-updates", "universe"))
 UBUNTU_KEYRING = "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
 # Below sid's 500 (and the 100 of what is installed): a package sid has always
 # comes from sid; Ubuntu's is a candidate only where sid has none at all.
@@ -100,6 +106,11 @@ _SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
 # of them go when its last process exits.
 _UNSHARE = ["unshare", "--mount", "--propagation", "private", "--"]
 
+# The lines of ``apt-config dump`` that carry how this machine's apt reaches
+# its archives.
+_HOST_APT = re.compile(
+    r'Acquire::(Check-Valid-Until|Check-Date|Max-FutureTime|(https?|ftp)::Proxy(::\S+)?) ".*";'
+)
 # Environment variables that carry how this machine reaches the registries.
 # A value that names a path is passed only if that path exists inside the root.
 _PASSED_ENV = re.compile(
@@ -152,20 +163,18 @@ def ubuntu_mirror(
     return "http://ports.ubuntu.com/ubuntu-ports"
 
 
-def ubuntu_apt_config(mirror: str, suites: Sequence[str]) -> dict[str, str]:
+def ubuntu_apt_config(mirror: str) -> dict[str, str]:
     """The files, by path inside the root, that let its apt take packages from Ubuntu.
 
-    A deb822 source of ``suites`` (main only) checked with Ubuntu's archive
-    key, and a pin at ``UBUNTU_PIN_PRIORITY`` of everything whose Release says
-    ``Origin: Ubuntu`` (whichever mirror serves it: mirrors copy the signed
-    Release file as is).
+    A deb822 source with a stanza for each of ``UBUNTU_SOURCES``, checked
+    with Ubuntu's archive key, and a pin at ``UBUNTU_PIN_PRIORITY`` of
+    everything whose Release says ``Origin: Ubuntu`` (whichever mirror serves
+    it: mirrors copy the signed Release file as is).
     """
-    source = (
-        "Types: deb\n"
-        f"URIs: {mirror}\n"
-        f"Suites: {' '.join(suites)}\n"
-        "Components: main\n"
+    source = "\n".join(
+        f"Types: deb\nURIs: {mirror}\nSuites: {suites}\nComponents: {components}\n"
         f"Signed-By: {UBUNTU_KEYRING}\n"
+        for suites, components in UBUNTU_SOURCES
     )
     pin = f"Package: *\nPin: release o=Ubuntu\nPin-Priority: {UBUNTU_PIN_PRIORITY}\n"
     return {
@@ -301,7 +310,7 @@ def _build(root: Path) -> None:
 
 
 def _configure(root: Path) -> None:
-    """Give the root this machine's CA certificates and system pip config."""
+    """Give the root this machine's CA certificates, system pip config and apt access settings."""
     extra_cas = Path("/usr/local/share/ca-certificates")
     if extra_cas.is_dir():
         shutil.copytree(extra_cas, root / extra_cas.relative_to("/"), dirs_exist_ok=True)
@@ -314,27 +323,35 @@ def _configure(root: Path) -> None:
             shutil.copytree(config, root / config.relative_to("/"), dirs_exist_ok=True)
         elif config.is_file():
             shutil.copy2(config, root / config.relative_to("/"))
+    if apt_config := shutil.which("apt-config"):
+        dump = subprocess.run([apt_config, "dump"], capture_output=True, text=True, check=True)
+        if settings := host_apt_settings(dump.stdout):
+            (root / "etc/apt/apt.conf.d/50futurebridge-host").write_text(settings)
 
 
-def _ubuntu_suites() -> list[str]:
-    """The Ubuntu suites that the requested ``UBUNTU_PYTHONS`` come from, in order."""
-    suites = (suite for version in SID_PYTHONS for suite in UBUNTU_PYTHONS.get(version, ()))
-    return list(dict.fromkeys(suites))
+def host_apt_settings(dump: str) -> str:
+    """Of ``apt-config dump``'s output, the lines that say how this machine reaches its archives.
+
+    Its proxies and its checks of a Release file's dates: a machine whose
+    mirror is a snapshot turns ``Acquire::Check-Valid-Until`` off, and the
+    root's apt, reading the same mirror, must too.
+    """
+    return "".join(line + "\n" for line in dump.splitlines() if _HOST_APT.fullmatch(line))
 
 
 def _install_from_ubuntu(root: Path) -> None:
     """Install ``UBUNTU_PACKAGES`` into the fresh root, from Ubuntu's archive pinned below sid."""
     if not UBUNTU_PACKAGES:
         return
-    suites = _ubuntu_suites()
-    mirror = ubuntu_mirror(suite=suites[0])
-    for relative, text in ubuntu_apt_config(mirror, suites).items():
+    mirror = ubuntu_mirror()
+    for relative, text in ubuntu_apt_config(mirror).items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(text)
-    where = f"Ubuntu {'/'.join(suites)} at {mirror} (FUTUREBRIDGE_UBUNTU_MIRROR names another)"
+    where = f"Ubuntu noble at {mirror} (FUTUREBRIDGE_UBUNTU_MIRROR names another)"
     print(f"sid_python: adding {', '.join(UBUNTU_PACKAGES)} from {where}", flush=True)
     steps = [
-        ["apt-get", "update", "-q"],
+        # No translations: nothing here reads a package description.
+        ["apt-get", "update", "-q", "-o", "Acquire::Languages=none"],
         ["apt-get", "install", "-y", "-q", "--no-install-recommends", *UBUNTU_PACKAGES],
         ["apt-get", "clean"],
     ]
@@ -377,7 +394,7 @@ def _spec() -> dict[str, object]:
     # record it was built with, and is not rebuilt for nothing.
     if UBUNTU_PACKAGES:
         spec["ubuntu"] = {
-            "suites": _ubuntu_suites(),
+            "sources": [list(source) for source in UBUNTU_SOURCES],
             "packages": sorted(UBUNTU_PACKAGES),
             "pin": UBUNTU_PIN_PRIORITY,
         }
