@@ -368,6 +368,10 @@ def _install_from_ubuntu(root: Path) -> None:
                 f" while adding {', '.join(UBUNTU_PACKAGES)} from {where}:\n"
                 + "".join(output[-15:])
             )
+    # apt's binary caches of the package lists (118 MB); apt remakes them when
+    # it next runs, and nothing runs it here again.
+    for cache in (root / "var/cache/apt").glob("*.bin"):
+        cache.unlink()
 
 
 def _ensure_debootstrap() -> str:
