@@ -71,8 +71,8 @@ UBUNTU_PYTHONS = {"3.12"}
 # package must match python3.12's version exactly, and both are updated there.
 UBUNTU_SOURCES = (("noble noble-updates", "main"), ("noble-updates", "universe"))
 UBUNTU_KEYRING = "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
-# Below sid's 500 (and the 100 of what is installed): a package sid has always
-# comes from sid; Ubuntu's is a candidate only where sid has none at all.
+# Below sid's 500 and no higher than the 100 of what is installed: a package
+# sid has always comes from sid; Ubuntu's is a candidate only where sid has none.
 UBUNTU_PIN_PRIORITY = 100
 
 
