@@ -152,8 +152,13 @@ def test_adding_3_12_makes_a_cached_root_out_of_date_and_back(tmp_path: Path) ->
     assert _load()._spec() == {  # pyright: ignore[reportPrivateUsage]
         "suite": "sid",
         "variant": "minbase",
-        "packages": sorted(["ca-certificates", "python3.14", "python3.15"])
-        + sorted(["python3.14-venv", "python3.15-venv"]),
+        "packages": [
+            "ca-certificates",
+            "python3.14",
+            "python3.14-venv",
+            "python3.15",
+            "python3.15-venv",
+        ],
     }
 
 
@@ -212,7 +217,7 @@ def test_a_failed_ubuntu_step_names_the_step_packages_and_mirror(
     with pytest.raises(SystemExit) as failed:
         with_312._install_from_ubuntu(tmp_path)  # pyright: ignore[reportPrivateUsage]
     message = str(failed.value)
-    assert message.startswith("sid_python: `apt-get update -q` in the sid root failed (")
+    assert message.startswith("sid_python: `apt-get update -q -o Acquire::Languages=none` in")
     assert "python3.12, python3.12-venv" in message
     assert "Ubuntu noble at http://mirror.invalid/ubuntu" in message
     source = tmp_path / "etc/apt/sources.list.d/futurebridge-ubuntu.sources"
