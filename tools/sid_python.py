@@ -50,7 +50,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -413,7 +413,7 @@ def _is_current(root: Path) -> bool:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path) -> Generator[None]:
     with path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -463,7 +463,7 @@ def _deb822_fields(stanza: str) -> dict[str, str]:
 
 def main(args: Sequence[str] | None = None) -> int:
     """Command line: build the root, or run a command inside it (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rebuild", action="store_true", help="build the root afresh")
     parser.add_argument("--root", type=Path, help=f"the root's folder (default: {default_root()})")
     parser.add_argument(
