@@ -109,10 +109,12 @@ class Portal:
     """
 
     __slots__ = (
+        "_again",
         "_closed",
         "_lock",
         "_open",
         "_shutdown",
+        "_woken",
         "calls",
         "loop",
         "thread_id",
@@ -131,6 +133,10 @@ class Portal:
         # alive if its caller dropped its future.
         self.calls: set[Call] = set()
         self._shutdown: asyncio.Task[None] | None = None
+        # Rounds of cancellation asked for by a close() after an interrupted
+        # one, and how the shutdown waiting for its tasks is woken for them.
+        self._again = 0
+        self._woken: asyncio.Future[None] | None = None
 
     # --- admission (any thread) ------------------------------------------------------
 
@@ -143,16 +149,11 @@ class Portal:
             self.calls.add(call)
             self.loop.call_soon_threadsafe(call.start, context=context)  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]  # pyrefly: ignore[missing-attribute]  # ty: ignore[missing-union-attribute]
 
-    def close(self) -> bool:
-        """Take no more calls; return True if the portal was open until now.
-
-        The caller then owes the loop a :meth:`begin_shutdown`.
-        """
+    def close(self) -> None:
+        """Take no more calls. The caller then owes the loop a :meth:`begin_shutdown`."""
         with self._lock:
-            was_open = self._open
             self._open = False
             self._closed = True
-            return was_open
 
     def cancel_soon(self, call: Call) -> None:
         """From any thread: cancel *call* on the loop (nothing if it already ended)."""
@@ -164,7 +165,10 @@ class Portal:
             loop.call_soon_threadsafe(call.cancel)
 
     def begin_shutdown(self) -> None:
-        """From any thread: start the shutdown on the loop (after :meth:`close`)."""
+        """From any thread: start the shutdown on the loop (after :meth:`close`).
+
+        Idempotent: calls after the first change nothing.
+        """
         loop = self.loop
         if loop is not None:
             # A closed loop already ended on its own.
@@ -267,17 +271,20 @@ class Portal:
             self._shutdown = self.loop.create_task(self._shut_down())
 
     def _cancel_everything(self) -> None:
-        assert self.loop is not None
-        for task in asyncio.all_tasks(self.loop):
-            if task is not self._shutdown:
-                task.cancel()
+        # The shutdown makes the round itself, after the rounds before it have
+        # landed: two cancel() calls before a task runs reach it as one.
+        self._again += 1
+        self._start_shutdown()
+        if self._woken is not None and not self._woken.done():
+            self._woken.set_result(None)
 
     async def _shut_down(self) -> None:
         loop = asyncio.get_running_loop()
         this = asyncio.current_task()
         try:
-            # Each task is cancelled once: cancelling again would interrupt the
-            # cleanup it runs in response (a finally block that awaits).
+            # Each task is cancelled once (per close() that asks, see below):
+            # cancelling again would interrupt the cleanup it runs in response
+            # (a finally block that awaits).
             cancelled: set[asyncio.Future[Any]] = set()
             for call in list(self.calls):
                 future = call.future
@@ -287,12 +294,25 @@ class Portal:
             # Let the cancelled futures' done callbacks tell their callers.
             await asyncio.sleep(0)
             # Cleanup may start new tasks: repeat until none is left.
+            seen: set[asyncio.Task[Any]] = set()
             while tasks := {task for task in asyncio.all_tasks(loop) if task is not this}:
+                seen |= tasks
                 for task in tasks - cancelled:
                     task.cancel()
                 cancelled |= tasks
-                await asyncio.gather(*tasks, return_exceptions=True)
-                for task in tasks:
+                if self._again:
+                    # A close() after an interrupted one: once the cancellations
+                    # made so far have landed, every task is cancelled once more.
+                    self._again -= 1
+                    await asyncio.sleep(0)
+                    cancelled.clear()
+                else:
+                    self._woken = woken = loop.create_future()
+                    ended = asyncio.gather(*tasks, return_exceptions=True)
+                    await asyncio.wait((ended, woken), return_when=asyncio.FIRST_COMPLETED)
+                    self._woken = None
+                for task in [task for task in seen if task.done()]:
+                    seen.discard(task)
                     if not task.cancelled() and (exc := task.exception()) is not None:
                         loop.call_exception_handler(
                             {

@@ -239,11 +239,16 @@ class LoopThread:
                 self._state = _CLOSED
                 return
             self._state = _CLOSING
-            if self._portal.close():
-                self._portal.begin_shutdown()
-            elif self._close_interrupted:
-                self._portal.cancel_everything_soon()
+            again = self._close_interrupted
+            # Set before anything reaches the loop: a Ctrl-C landing anywhere
+            # from here on leaves the next close() cancelling once more.
             self._close_interrupted = True
+            self._portal.close()
+            # Every time: an earlier close() may have been interrupted before
+            # it began the shutdown. On the loop, only the first one counts.
+            self._portal.begin_shutdown()
+            if again:
+                self._portal.cancel_everything_soon()
             _wait(self._ended)
             self._close_interrupted = False
             if (error := self._start_error) is not None:

@@ -79,7 +79,10 @@ def _sdists() -> Path:
         unpacked = CACHE / f"{name}-{version}"
         if not unpacked.exists():
             with tarfile.open(archive) as tar:
-                tar.extractall(CACHE, filter="data")
+                if hasattr(tarfile, "data_filter"):  # 3.11.4+: refuse paths outside CACHE
+                    tar.extractall(CACHE, filter="data")
+                else:
+                    tar.extractall(CACHE)  # an sdist from the package index
     return CACHE
 
 

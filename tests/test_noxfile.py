@@ -8,7 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # The tools' tests: what they check is what a command prints or writes, which
-# the private-path switch does not reach (see tests_public_paths).
+# the private-path switch does not reach (see tests_public_paths). They run on
+# the noxfile's TOOL_PYTHONS, the library's tests on every supported Python.
 TOOL_TESTS = {
     "tests/test_bench.py",
     "tests/test_bootstrap.py",
@@ -52,3 +53,46 @@ def test_every_test_file_is_a_library_test_or_a_tool_test() -> None:
     assert files - covered == set(), "new test files: add them to LIBRARY_TESTS or TOOL_TESTS"
     assert library & TOOL_TESTS == set()
     assert "tests/reliability" in library
+
+
+def test_the_tools_run_on_the_oldest_and_the_newest_stable_python() -> None:
+    tree = ast.parse((ROOT / "noxfile.py").read_text())
+    values = {
+        target.id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    tool_pythons = ast.literal_eval(values["TOOL_PYTHONS"])
+    supported = ast.literal_eval(values["PYTHONS"])
+    assert tool_pythons == (supported[0], "3.14")
+
+
+def test_the_full_runs_order_names_every_session_once() -> None:
+    """nox.options.sessions orders the full run: a session left out of it would not run."""
+    tree = ast.parse((ROOT / "noxfile.py").read_text())
+    order: list[str] = []
+    defined: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "nox.options.sessions":
+            order = ast.literal_eval(node.value)
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if not (
+                isinstance(decorator, ast.Call) and ast.unparse(decorator.func) == "nox.session"
+            ):
+                continue
+            keywords = {k.arg: k.value for k in decorator.keywords}
+            if "default" in keywords and ast.literal_eval(keywords["default"]) is False:
+                continue
+            name = keywords.get("name")
+            if name is None:
+                defined.add(node.name)
+            elif isinstance(name, ast.Constant):
+                defined.add(str(name.value))
+    assert len(order) == len(set(order))
+    versions = [*_list_in_noxfile("PYTHONS"), "3.14", "3.15"]
+    # Sessions named with an f-string are the tests-<version> ones.
+    assert set(order) == defined | {f"tests-{version}" for version in versions}

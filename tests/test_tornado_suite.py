@@ -17,7 +17,9 @@ import pytest
 RUNNER = Path(__file__).with_name("ioloop_tornado_runner.py")
 
 # On uvloop, the modules where the loop does the work (I/O, timers, callbacks,
-# coroutines, servers and clients); the whole suite runs on asyncio's loop.
+# coroutines, servers and clients). The dropin session runs them there, on
+# futurebridge's loops with @as_tornado swapped in (tests/dropin_suites.py);
+# here the whole suite runs on asyncio's loop with Tornado's own decorator.
 LOOP_MODULES = (
     "tornado.test.ioloop_test",
     "tornado.test.iostream_test",
@@ -56,10 +58,3 @@ def test_tornados_suite_on_our_loops() -> None:
     ran, _ = _run()
     # The whole suite (1517 tests in Tornado 6.6.1) minus the 3 excluded.
     assert ran > 1400
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(300)
-def test_tornados_loop_modules_on_our_loops_over_uvloop() -> None:
-    ran, _ = _run("--uvloop", *LOOP_MODULES)
-    assert ran > 700

@@ -322,6 +322,51 @@ def _ctrl_c_during_close_round() -> None:
     assert_no_leaks(before)
 
 
+@pytest.mark.parametrize("step", ["close", "begin_shutdown"])
+def test_ctrl_c_right_after_a_step_of_close_then_close_again_ends_the_stubborn_call(
+    monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """A Ctrl-C can land between any two lines of close(). Forced here right
+    after the portal step named, before close() waits (the signal test above
+    lands it in the wait): the next close() must still end a call that
+    ignores its first cancellation, whether or not the shutdown had begun."""
+    before = baseline()
+    started = threading.Event()
+
+    async def stubborn() -> None:
+        try:
+            started.set()
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await asyncio.sleep(3600)
+
+    lt = LoopThread(name="stubborn")
+    lt.start()
+    thread = lt._thread  # pyright: ignore[reportPrivateUsage]
+    assert thread is not None
+    submitted = lt.submit(stubborn)
+    assert started.wait(PROMPT)
+    portal_type = type(lt._portal)  # pyright: ignore[reportPrivateUsage]
+    original = getattr(portal_type, step)
+    interrupted: list[str] = []
+
+    def step_then_ctrl_c(portal: object) -> None:
+        original(portal)
+        if not interrupted:
+            interrupted.append(step)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(portal_type, step, step_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        lt.close()
+    assert interrupted == [step]
+    closing = _run_in_thread(lt.close)
+    closing.result(PROMPT)  # a hang here is the bug
+    assert wait_thread_gone(thread.native_id), "close() returned, the thread still runs"
+    assert submitted.cancelled()
+    assert_no_leaks(before)
+
+
 # --- soak: run() and submit() racing close(), outcome accounting -----------------------
 
 
