@@ -3,10 +3,10 @@
 Sessions: ``tests-<version>`` on every supported Python (3.11 to 3.13 from
 this machine, the distribution's own build first, ``tests-3.14`` and
 ``tests-3.15`` from a cached Debian sid root, see ``tools/sid_python.py``,
-which also gives 3.13 to a machine without one; a machine without 3.12 gets
-a session that fails saying so): the library's tests on each, the tools'
-tests on 3.11 and 3.14 (``TOOL_PYTHONS``). ``tests_slow`` and
-``tests_public_paths`` once, then
+which also gives a machine without them sid's 3.13 and Ubuntu noble's 3.12; a
+machine without 3.11 gets a session that fails saying so): the library's
+tests on each, the tools' tests on 3.11 and 3.14 (``TOOL_PYTHONS``).
+``tests_slow`` and ``tests_public_paths`` once, then
 ``typing``, ``stubtest``, ``realcode`` (the Tornado stubs on real code),
 ``docs``, ``lint``, ``dropin`` (Tornado's and pytest-tornado's own suites with
 ``@as_tornado`` in place of ``@gen.coroutine``) and ``migrate_real_code`` (the
@@ -100,15 +100,16 @@ def _interpreter(version: str) -> str | None:
 
 
 # Each supported Python comes from the machine when it has it; else 3.13 comes
-# from the sid root too (Debian sid ships it), and 3.12 from nowhere: no
-# package registry this project may reach ships a CPython 3.12 (Debian has
-# none in any suite; the PyPI and npm "portable Python" packages download
+# from the sid root too (Debian sid ships it), and so does 3.12, which no
+# Debian suite has: the root takes it from Ubuntu 24.04's archive, pinned
+# below sid (see tools/sid_python.py). Only 3.11 comes from nowhere (neither
+# sid nor noble ships it; the PyPI and npm "portable Python" packages download
 # their builds from elsewhere at install time), so its session says so.
 INTERPRETERS = {version: path for version in PYTHONS if (path := _interpreter(version))}
 HOST_PYTHONS = list(INTERPRETERS)
 # The Python of the sessions that run on one: the oldest supported.
 OLDEST = INTERPRETERS.get(PYTHONS[0], PYTHONS[0])
-SID_FALLBACK = {"3.13"}
+SID_FALLBACK = {"3.12", "3.13"}
 # Every call of tools/sid_python.py in this run (they inherit it) builds and
 # checks the root with the versions this machine lacks.
 os.environ["FUTUREBRIDGE_SID_EXTRA_PYTHONS"] = ",".join(sorted(SID_FALLBACK - set(HOST_PYTHONS)))
@@ -165,7 +166,7 @@ def _missing_python_session(version: str) -> None:
 
         @nox.session(name=f"tests-{version}", python=False, requires=["sid-root"], tags=["tests"])
         def from_sid(session: nox.Session) -> None:
-            """The pytest suite on Debian sid's Python (this machine has none of its own)."""
+            """The pytest suite on the sid root's Python (this machine has none of its own)."""
             selection = _selection(session.posargs, tools=version in TOOL_PYTHONS)
             _sid_pytest(session, version, *NOT_SLOW, *selection)
 
@@ -173,11 +174,12 @@ def _missing_python_session(version: str) -> None:
 
         @nox.session(name=f"tests-{version}", python=False, tags=["tests"])
         def missing(session: nox.Session) -> None:
-            """Fails: this supported Python is not on the machine and no registry has it."""
+            """Fails: this supported Python is not on the machine and the sid root has none."""
             session.error(
                 f"Python {version} was not found (neither python{version} on PATH nor"
-                f" pyenv's ~/.pyenv/versions/{version}.*), and no package registry this"
-                f" project may reach ships it. Install it, e.g. `pyenv install {version}`"
+                f" pyenv's ~/.pyenv/versions/{version}.*), and neither Debian sid nor"
+                f" Ubuntu noble, where the sid root gets the others, ships it."
+                f" Install it, e.g. `pyenv install {version}`"
                 f" or your system's python{version} package, then run again; or run the"
                 f" other sessions with `nox -s tests_slow typing ...` (`nox -l` lists them)"
             )

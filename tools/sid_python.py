@@ -5,6 +5,14 @@ than this machine's Debian has. So they run in a chroot: a minimal sid root,
 made once with ``debootstrap`` from the Debian mirror the machine's own apt
 uses, and kept under ``~/.cache/futurebridge/sid-root``.
 
+The same root gives a machine the supported Pythons it lacks (the noxfile
+asks, through ``FUTUREBRIDGE_SID_EXTRA_PYTHONS``): 3.13 from sid, and 3.12,
+which no Debian suite has, from Ubuntu 24.04 "noble" (``noble-updates``),
+whose ``python3.12`` needs the glibc 2.38+ that sid has. Ubuntu's
+archive is checked with the keyring of Debian's ``ubuntu-archive-keyring``
+and pinned below sid, so it supplies only packages sid lacks and never
+replaces one of sid's; ``FUTUREBRIDGE_UBUNTU_MIRROR`` names another mirror.
+
 This module owns making that root and running one command inside it, with the
 project bind-mounted at its own path. Which tests run is noxfile.py's business.
 
@@ -17,7 +25,9 @@ Rules that hold throughout:
   under a lock, so a half-built root is never used and two sessions starting
   together build it once.
 - Only what reaching the registries needs crosses into the root: the
-  machine's CA certificates, its system pip config, ``resolv.conf`` and the
+  machine's CA certificates, its system pip config, the apt settings with
+  which it reaches its archives (proxies, date checks: a snapshot mirror's
+  Release files are past their ``Valid-Until``), ``resolv.conf`` and the
   index, certificate and proxy variables of the environment.
 
 Needs root (debootstrap, mount, chroot). Run by hand::
@@ -34,29 +44,60 @@ import contextlib
 import fcntl
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 # 3.14 and 3.15 for every run. FUTUREBRIDGE_SID_EXTRA_PYTHONS adds others
-# (the noxfile asks for 3.13 on a machine without one of its own; Debian
-# bookworm has only 3.11, and no registry it reaches ships a 3.12). Only then,
-# so that sid dropping an older version breaks only the machines that need it.
+# (the noxfile asks for 3.12 and 3.13 on a machine without its own; Debian
+# bookworm has only 3.11). Only then, so that sid dropping an older version, or
+# Ubuntu's archive being out of reach, breaks only the machines that need it.
 SID_PYTHONS = (
     *(v for v in os.environ.get("FUTUREBRIDGE_SID_EXTRA_PYTHONS", "").split(",") if v),
     "3.14",
     "3.15",
 )
-PACKAGES = [
-    "ca-certificates",
-    *(f"python{version}" for version in SID_PYTHONS),
-    *(f"python{version}-venv" for version in SID_PYTHONS),
-]
+# Versions no Debian suite ships, taken from Ubuntu 24.04's archive.
+UBUNTU_PYTHONS = {"3.12"}
+# What the root's apt reads of it, as (suites, components): main for python3.12
+# and any library sid lacks, and python3.12-venv, which is in universe. Only
+# noble-updates' universe (1.7 MB of index against noble's 15 MB): the venv
+# package must match python3.12's version exactly, and both are updated there.
+UBUNTU_SOURCES = (("noble noble-updates", "main"), ("noble-updates", "universe"))
+UBUNTU_KEYRING = "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
+# Below sid's 500 and no higher than the 100 of what is installed: a package
+# sid has always comes from sid; Ubuntu's is a candidate only where sid has none.
+UBUNTU_PIN_PRIORITY = 100
+
+
+def packages(pythons: Sequence[str]) -> tuple[list[str], list[str]]:
+    """What the root holds for ``pythons``: (debootstrap's packages, Ubuntu's).
+
+    Each Python comes with its ``venv`` package, from sid unless it is one of
+    ``UBUNTU_PYTHONS``; asking for one of those adds the keyring that checks
+    Ubuntu's archive to what debootstrap installs.
+    """
+    from_sid = [version for version in pythons if version not in UBUNTU_PYTHONS]
+    from_ubuntu = [version for version in pythons if version in UBUNTU_PYTHONS]
+    debian = [
+        "ca-certificates",
+        *(["ubuntu-archive-keyring"] if from_ubuntu else []),
+        *(f"python{version}" for version in from_sid),
+        *(f"python{version}-venv" for version in from_sid),
+    ]
+    ubuntu = [
+        name for version in from_ubuntu for name in (f"python{version}", f"python{version}-venv")
+    ]
+    return debian, ubuntu
+
+
+PACKAGES, UBUNTU_PACKAGES = packages(SID_PYTHONS)
 # Changing what the root holds changes this record, which makes a cached root
 # out of date: it is then rebuilt.
 _STAMP = ".futurebridge-sid.json"
@@ -65,6 +106,11 @@ _SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
 # of them go when its last process exits.
 _UNSHARE = ["unshare", "--mount", "--propagation", "private", "--"]
 
+# The lines of ``apt-config dump`` that carry how this machine's apt reaches
+# its archives.
+_HOST_APT = re.compile(
+    r'Acquire::(Check-Valid-Until|Check-Date|Max-FutureTime|(https?|ftp)::Proxy(::\S+)?) ".*";'
+)
 # Environment variables that carry how this machine reaches the registries.
 # A value that names a path is passed only if that path exists inside the root.
 _PASSED_ENV = re.compile(
@@ -95,6 +141,46 @@ def debian_mirror(apt_dir: Path = Path("/etc/apt"), codename: str | None = None)
         if codename in suites:
             return uri
     return None
+
+
+def ubuntu_mirror(
+    apt_dir: Path = Path("/etc/apt"), suite: str = "noble", machine: str | None = None
+) -> str:
+    """The Ubuntu archive URI that ``UBUNTU_PYTHONS`` are taken from.
+
+    ``$FUTUREBRIDGE_UBUNTU_MIRROR`` when set; else the one this machine's apt
+    uses for ``suite`` (an Ubuntu machine's own mirror); else Ubuntu's own
+    archive for this machine's architecture (``machine`` defaults to
+    ``platform.machine()``): archive.ubuntu.com for x86, ports.ubuntu.com for
+    the others.
+    """
+    if explicit := os.environ.get("FUTUREBRIDGE_UBUNTU_MIRROR"):
+        return explicit
+    if found := debian_mirror(apt_dir, suite):
+        return found
+    if (machine or platform.machine()) in {"x86_64", "amd64", "i386", "i486", "i586", "i686"}:
+        return "http://archive.ubuntu.com/ubuntu"
+    return "http://ports.ubuntu.com/ubuntu-ports"
+
+
+def ubuntu_apt_config(mirror: str) -> dict[str, str]:
+    """The files, by path inside the root, that let its apt take packages from Ubuntu.
+
+    A deb822 source with a stanza for each of ``UBUNTU_SOURCES``, checked
+    with Ubuntu's archive key, and a pin at ``UBUNTU_PIN_PRIORITY`` of
+    everything whose Release says ``Origin: Ubuntu`` (whichever mirror serves
+    it: mirrors copy the signed Release file as is).
+    """
+    source = "\n".join(
+        f"Types: deb\nURIs: {mirror}\nSuites: {suites}\nComponents: {components}\n"
+        f"Signed-By: {UBUNTU_KEYRING}\n"
+        for suites, components in UBUNTU_SOURCES
+    )
+    pin = f"Package: *\nPin: release o=Ubuntu\nPin-Priority: {UBUNTU_PIN_PRIORITY}\n"
+    return {
+        "etc/apt/sources.list.d/futurebridge-ubuntu.sources": source,
+        "etc/apt/preferences.d/futurebridge-ubuntu": pin,
+    }
 
 
 def ensure_root(root: Path | None = None, *, rebuild: bool = False) -> Path:
@@ -213,6 +299,7 @@ def _build(root: Path) -> None:
             raise SystemExit(f"sid_python: debootstrap failed ({done.returncode}):\n{tail}")
         log.unlink()
         _configure(scratch)
+        _install_from_ubuntu(scratch)
         (scratch / _STAMP).write_text(json.dumps(_spec(), indent=2) + "\n")
         if root.exists():
             shutil.rmtree(root)
@@ -223,7 +310,7 @@ def _build(root: Path) -> None:
 
 
 def _configure(root: Path) -> None:
-    """Give the root this machine's CA certificates and system pip config."""
+    """Give the root this machine's CA certificates, system pip config and apt access settings."""
     extra_cas = Path("/usr/local/share/ca-certificates")
     if extra_cas.is_dir():
         shutil.copytree(extra_cas, root / extra_cas.relative_to("/"), dirs_exist_ok=True)
@@ -236,6 +323,55 @@ def _configure(root: Path) -> None:
             shutil.copytree(config, root / config.relative_to("/"), dirs_exist_ok=True)
         elif config.is_file():
             shutil.copy2(config, root / config.relative_to("/"))
+    if apt_config := shutil.which("apt-config"):
+        dump = subprocess.run([apt_config, "dump"], capture_output=True, text=True, check=True)
+        if settings := host_apt_settings(dump.stdout):
+            (root / "etc/apt/apt.conf.d/50futurebridge-host").write_text(settings)
+
+
+def host_apt_settings(dump: str) -> str:
+    """Of ``apt-config dump``'s output, the lines that say how this machine reaches its archives.
+
+    Its proxies and its checks of a Release file's dates: a machine whose
+    mirror is a snapshot turns ``Acquire::Check-Valid-Until`` off, and the
+    root's apt, reading the same mirror, must too.
+    """
+    return "".join(line + "\n" for line in dump.splitlines() if _HOST_APT.fullmatch(line))
+
+
+def _install_from_ubuntu(root: Path) -> None:
+    """Install ``UBUNTU_PACKAGES`` into the fresh root, from Ubuntu's archive pinned below sid."""
+    if not UBUNTU_PACKAGES:
+        return
+    mirror = ubuntu_mirror()
+    for relative, text in ubuntu_apt_config(mirror).items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+    where = f"Ubuntu noble at {mirror} (FUTUREBRIDGE_UBUNTU_MIRROR names another)"
+    print(f"sid_python: adding {', '.join(UBUNTU_PACKAGES)} from {where}", flush=True)
+    steps = [
+        # No translations: nothing here reads a package description.
+        ["apt-get", "update", "-q", "-o", "Acquire::Languages=none"],
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *UBUNTU_PACKAGES],
+        ["apt-get", "clean"],
+    ]
+    for argv in steps:
+        # In a mount namespace of its own, as every run is: dpkg's scripts
+        # get /proc and /dev, and no mount outlives the step.
+        inside = [sys.executable, os.path.abspath(__file__), "--inside", str(root)]
+        inside += ["--env=DEBIAN_FRONTEND=noninteractive", "--chdir", "/", "--", *argv]
+        done = subprocess.run([*_UNSHARE, *inside], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            output = (done.stdout + done.stderr).splitlines(keepends=True)
+            raise SystemExit(
+                f"sid_python: `{' '.join(argv)}` in the sid root failed ({done.returncode})"
+                f" while adding {', '.join(UBUNTU_PACKAGES)} from {where}:\n"
+                + "".join(output[-15:])
+            )
+    # apt's binary caches of the package lists (118 MB); apt remakes them when
+    # it next runs, and nothing runs it here again.
+    for cache in (root / "var/cache/apt").glob("*.bin"):
+        cache.unlink()
 
 
 def _ensure_debootstrap() -> str:
@@ -257,7 +393,16 @@ def _ensure_debootstrap() -> str:
 
 
 def _spec() -> dict[str, object]:
-    return {"suite": "sid", "variant": "minbase", "packages": sorted(PACKAGES)}
+    spec: dict[str, object] = {"suite": "sid", "variant": "minbase", "packages": sorted(PACKAGES)}
+    # Only when there are any: a root without Ubuntu's packages keeps the
+    # record it was built with, and is not rebuilt for nothing.
+    if UBUNTU_PACKAGES:
+        spec["ubuntu"] = {
+            "sources": [list(source) for source in UBUNTU_SOURCES],
+            "packages": sorted(UBUNTU_PACKAGES),
+            "pin": UBUNTU_PIN_PRIORITY,
+        }
+    return spec
 
 
 def _is_current(root: Path) -> bool:
@@ -268,7 +413,7 @@ def _is_current(root: Path) -> bool:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path) -> Generator[None]:
     with path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -318,7 +463,7 @@ def _deb822_fields(stanza: str) -> dict[str, str]:
 
 def main(args: Sequence[str] | None = None) -> int:
     """Command line: build the root, or run a command inside it (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rebuild", action="store_true", help="build the root afresh")
     parser.add_argument("--root", type=Path, help=f"the root's folder (default: {default_root()})")
     parser.add_argument(
