@@ -292,11 +292,12 @@ def typing(session: nox.Session) -> None:
     With the tornado-stubs package from ``stubs/`` installed: the typing tests
     prove that its signatures catch errors stock Tornado types miss.
     """
-    # First as most users see it, with Tornado's own inline types only...
+    # First as most users see it, with Tornado's own inline types only (mypy;
+    # pyright checks the package with the stubs below, and its public types
+    # here)...
     session.install("-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS, *TYPING_DEPS)
     session.run("mypy", "futurebridge")
     # --project: never pick up a stray pyrightconfig.json from a parent folder.
-    session.run("pyright", "--project", "pyproject.toml", "futurebridge")
     session.run(
         "pyright",
         "--project",
