@@ -14,6 +14,7 @@ TOOL_TESTS = {
     "tests/test_bench.py",
     "tests/test_bootstrap.py",
     "tests/test_cli.py",
+    "tests/test_compare_migrated.py",
     "tests/test_conftest_guard.py",
     "tests/test_dropin_allowlist.py",
     "tests/test_migrate.py",

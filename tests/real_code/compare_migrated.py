@@ -72,8 +72,9 @@ def has_pytest_config(root: Path) -> bool:
 def start_pytest(root: Path, package: str, xml: Path, args: list[str]) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir=."]
     command += [f"--junitxml={xml}", *args]
-    log = (xml.with_suffix(".log")).open("wb")
-    return subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    # The child writes to its own copy of the descriptor; this one closes at once.
+    with xml.with_suffix(".log").open("wb") as log:
+        return subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
 
 
 def outcomes(xml: Path) -> dict[str, str]:
@@ -91,14 +92,20 @@ def outcomes(xml: Path) -> dict[str, str]:
 
 
 def node_id(name: str, root: Path) -> str:
-    """The pytest node id under *root* for a junit ``classname::name``."""
+    """The pytest node id under *root* for a junit ``classname::name``.
+
+    A module skipped or failed as a whole has no classname: its ``name`` is
+    the dotted module path, and its node id the file.
+    """
     module, _, test = name.partition("::")
+    if not module:
+        module, test = test, ""
     parts = module.split(".")
     # classname is the dotted module path, then a class if the test has one.
     for cut in range(len(parts), 0, -1):
         candidate = "/".join(parts[:cut]) + ".py"
         if (root / candidate).is_file():
-            return "::".join([candidate, *parts[cut:], test])
+            return "::".join([candidate, *parts[cut:], *([test] if test else [])])
     return name
 
 
@@ -206,10 +213,10 @@ def main(argv: list[str]) -> int:
         name
         for name in results["stock"].keys() | results["migrated"].keys()
         if results["stock"].get(name) != results["migrated"].get(name)
-        # A kept stock outcome other than "passed" is run again on both
-        # copies every time, so that one stock failure, kept, cannot hide a
-        # migrated failure of the same test.
-        or (reused and results["stock"].get(name) != "passed")
+        # A kept stock failure is run again on both copies every time, so
+        # that one stock failure, kept, cannot hide a migrated failure of the
+        # same test. (A skip depends on the environment, which the key holds.)
+        or (reused and results["stock"].get(name) == "failed")
     )
     for attempt in range(1, RERUNS + 1):
         if not differing:
@@ -217,6 +224,14 @@ def main(argv: list[str]) -> int:
         print(f"{package}: {len(differing)} tests differ; running them again ({attempt})")
         ids = [node_id(name, roots["stock"]) for name in differing]
         again = run_both(roots, package, work, [*pytest_args, *ids], f"rerun{attempt}")
+        # A rerun that ran nothing must not pass for a rerun that agreed.
+        unrun = [name for name in differing if any(name not in found for found in again.values())]
+        if unrun:
+            print(f"{package}: the rerun gave {len(unrun)} of them no outcome:", file=sys.stderr)
+            for name in unrun:
+                print(f"  {name} ({node_id(name, roots['stock'])})", file=sys.stderr)
+            print(f"See {work}/*-rerun{attempt}.log", file=sys.stderr)
+            return 1
         differing = [
             name for name in differing if again["stock"].get(name) != again["migrated"].get(name)
         ]
