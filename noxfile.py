@@ -117,31 +117,17 @@ os.environ["FUTUREBRIDGE_SID_EXTRA_PYTHONS"] = ",".join(sorted(SID_FALLBACK - se
 
 @nox.session(name="sid-root", python=False)
 def sid_root(session: nox.Session) -> None:
-    """Provision the Debian sid root for 3.14 and 3.15 (cached; a no-op once built)."""
+    """Provision the Debian sid root for 3.14, 3.15 and any of 3.12, 3.13 the machine
+    lacks (cached; a no-op once built)."""
     session.run(*SID_PYTHON, external=True)
 
 
 @nox.session(python=OLDEST, tags=["tests"])
 def tests_slow(session: nox.Session) -> None:
-    """Only the tests marked ``slow``: stress, load, property tests, Tornado's own suite."""
+    """Only the tests marked ``slow``: stress, load, properties, Tornado's suite's loop modules."""
     session.install("-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS)
     # Name the ten slowest in every run, so the cost of the slow set stays visible.
     session.run("pytest", "-m", "slow", "--durations=10", *session.posargs)
-
-
-def _host_tests_session(version: str, python: str) -> None:
-    """Define ``tests-<version>``, the suite on this machine's ``python``."""
-
-    @nox.session(name=f"tests-{version}", python=python, tags=["tests"])
-    def tests(session: nox.Session) -> None:
-        """The pytest suite, on one of this machine's supported Pythons."""
-        session.install("-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS)
-        selection = _selection(session.posargs, tools=version in TOOL_PYTHONS)
-        session.run("pytest", *NOT_SLOW, *selection)
-
-
-for _version, _python in INTERPRETERS.items():
-    _host_tests_session(_version, _python)
 
 
 # The tools' tests (codemod, CLI, bench, packaging, README, bootstrap, the
@@ -158,6 +144,21 @@ def _selection(posargs: list[str], *, tools: bool) -> list[str]:
     if tools or any(os.path.exists(arg.split("::")[0]) for arg in posargs):
         return posargs
     return [*LIBRARY_TESTS, *posargs]
+
+
+def _host_tests_session(version: str, python: str) -> None:
+    """Define ``tests-<version>``, the suite on this machine's ``python``."""
+
+    @nox.session(name=f"tests-{version}", python=python, tags=["tests"])
+    def tests(session: nox.Session) -> None:
+        """The pytest suite, on one of this machine's supported Pythons."""
+        session.install("-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS)
+        selection = _selection(session.posargs, tools=version in TOOL_PYTHONS)
+        session.run("pytest", *NOT_SLOW, *selection)
+
+
+for _version, _python in INTERPRETERS.items():
+    _host_tests_session(_version, _python)
 
 
 def _missing_python_session(version: str) -> None:

@@ -101,6 +101,11 @@ def _start_task(
     return start_task(loop, coro, name=f"LoopThread call:{getattr(coro, '__qualname__', '?')}")
 
 
+# How long a repeated close() lets the cancellations already made land before
+# it cancels once more.
+_SETTLE = 0.1
+
+
 class Portal:
     """The door into one loop: the calls admitted to it, until each has its outcome.
 
@@ -111,6 +116,7 @@ class Portal:
     __slots__ = (
         "_again",
         "_closed",
+        "_finishing",
         "_lock",
         "_open",
         "_shutdown",
@@ -137,6 +143,8 @@ class Portal:
         # one, and how the shutdown waiting for its tasks is woken for them.
         self._again = 0
         self._woken: asyncio.Future[None] | None = None
+        # Past its own tasks: closing async generators, the default executor.
+        self._finishing = False
 
     # --- admission (any thread) ------------------------------------------------------
 
@@ -271,10 +279,17 @@ class Portal:
             self._shutdown = self.loop.create_task(self._shut_down())
 
     def _cancel_everything(self) -> None:
-        # The shutdown makes the round itself, after the rounds before it have
-        # landed: two cancel() calls before a task runs reach it as one.
-        self._again += 1
+        # While the shutdown cancels and waits for tasks, it makes the round
+        # itself, after the rounds before it have landed: two cancel() calls
+        # before a task runs reach it as one. Once it is past them (an async
+        # generator's aclose() that never ends), the round is made here.
         self._start_shutdown()
+        if self._finishing:
+            for task in asyncio.all_tasks(self.loop):
+                if task is not self._shutdown:
+                    task.cancel()
+            return
+        self._again += 1
         if self._woken is not None and not self._woken.done():
             self._woken.set_result(None)
 
@@ -303,8 +318,11 @@ class Portal:
                 if self._again:
                     # A close() after an interrupted one: once the cancellations
                     # made so far have landed, every task is cancelled once more.
+                    # Landing can take a few loop iterations (through a gather
+                    # or a chain of tasks); a task that ends meanwhile needs no
+                    # second cancellation.
                     self._again -= 1
-                    await asyncio.sleep(0)
+                    await asyncio.wait(tasks, timeout=_SETTLE)
                     cancelled.clear()
                 else:
                     self._woken = woken = loop.create_future()
@@ -322,6 +340,7 @@ class Portal:
                                 "task": task,
                             }
                         )
+            self._finishing = True
             await loop.shutdown_asyncgens()
             await loop.shutdown_default_executor()
         finally:

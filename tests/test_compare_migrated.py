@@ -12,7 +12,8 @@ SCRIPT = Path(__file__).parent / "real_code" / "compare_migrated.py"
 
 def _script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("compare_migrated", SCRIPT)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -17,7 +17,7 @@ import inspect
 import signal
 import sys
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
@@ -322,21 +322,44 @@ def _ctrl_c_during_close_round() -> None:
     assert_no_leaks(before)
 
 
+async def _forever() -> None:
+    await asyncio.sleep(3600)
+
+
+async def _chain(depth: int) -> None:
+    if depth:
+        await asyncio.ensure_future(_chain(depth - 1))
+    else:
+        await _forever()
+
+
+# What the stubborn call awaits when the cancellation comes: a cancellation
+# reaches it at once, through a gather, or down a chain of three tasks.
+STUBBORN_WAITS: dict[str, Callable[[], Awaitable[Any]]] = {
+    "sleep": _forever,
+    "gather": lambda: asyncio.gather(_forever()),
+    "task chain": lambda: _chain(2),
+}
+
+
+@pytest.mark.parametrize("waits", sorted(STUBBORN_WAITS))
 @pytest.mark.parametrize("step", ["close", "begin_shutdown"])
 def test_ctrl_c_right_after_a_step_of_close_then_close_again_ends_the_stubborn_call(
-    monkeypatch: pytest.MonkeyPatch, step: str
+    monkeypatch: pytest.MonkeyPatch, step: str, waits: str
 ) -> None:
     """A Ctrl-C can land between any two lines of close(). Forced here right
     after the portal step named, before close() waits (the signal test above
     lands it in the wait): the next close() must still end a call that
-    ignores its first cancellation, whether or not the shutdown had begun."""
+    ignores its first cancellation, whether or not the shutdown had begun,
+    however many loop iterations that cancellation takes to land."""
     before = baseline()
     started = threading.Event()
+    wait = STUBBORN_WAITS[waits]
 
     async def stubborn() -> None:
         try:
             started.set()
-            await asyncio.sleep(3600)
+            await wait()
         except asyncio.CancelledError:
             await asyncio.sleep(3600)
 
@@ -364,6 +387,41 @@ def test_ctrl_c_right_after_a_step_of_close_then_close_again_ends_the_stubborn_c
     closing.result(PROMPT)  # a hang here is the bug
     assert wait_thread_gone(thread.native_id), "close() returned, the thread still runs"
     assert submitted.cancelled()
+    assert_no_leaks(before)
+
+
+@pytest.mark.usefixtures("in_main_thread")
+def test_ctrl_c_while_close_finalises_a_stuck_async_generator_then_close_again_ends_it() -> None:
+    """close() finalises the loop's async generators after its tasks; one whose
+    cleanup never ends keeps it waiting there. Ctrl-C, then close() again."""
+    before = baseline()
+    finalising = threading.Event()
+
+    async def stuck() -> AsyncIterator[int]:
+        try:
+            yield 1
+        finally:
+            finalising.set()
+            await asyncio.sleep(3600)  # a cleanup that never ends
+
+    async def first_item() -> AsyncIterator[int]:
+        generator = stuck()
+        assert await anext(generator) == 1
+        return generator
+
+    lt = LoopThread(name="stuck-async-generator")
+    lt.start()
+    thread = lt._thread  # pyright: ignore[reportPrivateUsage]
+    assert thread is not None
+    suspended = lt.run(first_item)  # suspended at its yield, still the loop's to close
+    sender = _interrupt_main_when(finalising)
+    with pytest.raises(KeyboardInterrupt):
+        lt.close()
+    sender.join()
+    closing = _run_in_thread(lt.close)
+    closing.result(PROMPT)  # a hang here is the bug
+    assert wait_thread_gone(thread.native_id), "close() returned, the thread still runs"
+    del suspended
     assert_no_leaks(before)
 
 
