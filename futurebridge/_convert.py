@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import importlib
@@ -542,6 +543,14 @@ def _from_asyncio_future(
     destination: asyncio.Future[_T] = loop.create_future()
     if source.done():
         copy_outcome(source, destination)
+        if source_loop.is_running() and not source.cancelled() and source.exception():
+            # On its loop's thread, set_exception() marks the future done,
+            # schedules its callbacks (Python code: this thread can run), and
+            # only then flags the exception as unretrieved. Read in between,
+            # the flag is set again after this read and "never retrieved" is
+            # logged for an exception that was delivered: read it again there.
+            with contextlib.suppress(RuntimeError):  # that loop closed meanwhile
+                source_loop.call_soon_threadsafe(_retrieve_exception, source)
         return destination
     if source_loop.is_closed():
         raise RuntimeError(
@@ -558,6 +567,10 @@ def _from_asyncio_future(
         ) from None
     destination.add_done_callback(bridge.cancel_source)
     return destination
+
+
+def _retrieve_exception(future: asyncio.Future[Any]) -> None:
+    future.exception()
 
 
 def _from_concurrent_future(

@@ -690,3 +690,39 @@ def test_a_reused_thread_id_is_not_mistaken_for_the_dead_loop_thread(
     with pytest.raises(RuntimeError, match="no longer takes calls"):
         lt.run(thread_id)
     lt.close()
+
+
+def test_a_future_finishing_on_its_thread_while_converted_here_is_retrieved_once() -> None:
+    """set_exception() marks a future done, schedules its callbacks, then flags
+    its exception as unretrieved. Held in between on the loop's thread while
+    this thread converts the future: the exception must reach the waiter and
+    no "never retrieved" be logged (the autouse guard fails the test if it is)."""
+    entered = threading.Event()
+    release = threading.Event()
+
+    def marker(future: asyncio.Future[Any]) -> None:
+        del future
+
+    class HoldingLoop(asyncio.SelectorEventLoop):
+        def call_soon(  # type: ignore[override]
+            self, callback: Callable[..., object], *args: Any, context: Any = None
+        ) -> asyncio.Handle:
+            if callback is marker:  # inside set_exception, between "done" and the flag
+                entered.set()
+                release.wait(10)
+            return super().call_soon(callback, *args, context=context)
+
+    async def convert(remote: asyncio.Future[int]) -> None:
+        converted = to_asyncio_future(remote)
+        release.set()
+        with pytest.raises(ValueError, match="boom"):
+            await converted
+
+    with LoopThread(loop_factory=HoldingLoop, name="holding") as lt:
+        remote: asyncio.Future[int] = lt.asyncio_loop.create_future()
+        remote.add_done_callback(marker)
+        lt.asyncio_loop.call_soon_threadsafe(remote.set_exception, ValueError("boom"))
+        assert entered.wait(10)
+        asyncio.run(convert(remote))
+    del remote
+    gc.collect()
