@@ -3,7 +3,8 @@
 tests/conftest.py freezes what collection left alive, so that each test's
 ``gc.collect()`` walks only what the test made. A future whose exception was
 never retrieved, held only by a reference cycle the test made, must still be
-collected at the end of the test and fail it.
+collected at the end of the test and fail it. Each test's survivors are
+frozen too; one that is dropped later, in a cycle, fails the run at its end.
 """
 
 from __future__ import annotations
@@ -34,10 +35,35 @@ def test_clean():
 """
 
 
-def test_a_never_retrieved_exception_in_a_cycle_still_fails_its_test(tmp_path: Path) -> None:
+OUTLIVING_TEST = """
+import asyncio
+
+KEPT = []
+
+
+def test_keeps_a_failed_future_alive_past_its_end():
+    loop = asyncio.new_event_loop()
+    future = loop.create_future()
+    future.set_exception(ValueError("nobody looked"))
+    holder = [future]
+    holder.append(holder)
+    KEPT.append(holder)
+    loop.close()
+
+
+def test_drops_it_in_a_cycle():
+    KEPT.clear()  # the cycle is garbage now, but frozen at the last test's end
+
+
+def test_clean():
+    assert True
+"""
+
+
+def _pytest_in(tmp_path: Path, test_source: str) -> subprocess.CompletedProcess[str]:
     shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
-    (tmp_path / "test_leak.py").write_text(LEAKING_TEST)
-    result = subprocess.run(
+    (tmp_path / "test_leak.py").write_text(test_source)
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", "/dev/null", "."],
         cwd=tmp_path,
         capture_output=True,
@@ -45,6 +71,10 @@ def test_a_never_retrieved_exception_in_a_cycle_still_fails_its_test(tmp_path: P
         timeout=120,
         check=False,
     )
+
+
+def test_a_never_retrieved_exception_in_a_cycle_still_fails_its_test(tmp_path: Path) -> None:
+    result = _pytest_in(tmp_path, LEAKING_TEST)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     # The guard fails the leaking test at its teardown; the clean one passes.
@@ -52,3 +82,14 @@ def test_a_never_retrieved_exception_in_a_cycle_still_fails_its_test(tmp_path: P
     assert "ERROR at teardown of test_drops_a_failed_future_in_a_cycle" in output, output
     assert "asyncio logged errors during the test" in output, output
     assert "Future exception was never retrieved" in output, output
+
+
+def test_a_failed_future_dropped_after_its_test_fails_the_run(tmp_path: Path) -> None:
+    result = _pytest_in(tmp_path, OUTLIVING_TEST)
+    output = result.stdout + result.stderr
+    # Every test passes (the future was alive at each test's end), but the
+    # collection after the last one finds it and the run fails.
+    assert "3 passed" in output, output
+    assert "asyncio logged errors after the tests" in output, output
+    assert "Future exception was never retrieved" in output, output
+    assert result.returncode == 1, output
