@@ -104,6 +104,13 @@ def _relative(path: str, workdir: Path) -> str:
     return (workdir / path).resolve().relative_to(workdir.resolve()).as_posix()
 
 
+def _mypy_cache(package: str) -> list[str]:
+    """mypy's cache option: FUTUREBRIDGE_MYPY_CACHE names a folder kept
+    between runs (the realcode session's, for the run with the stubs)."""
+    cache = os.environ.get("FUTUREBRIDGE_MYPY_CACHE")
+    return [f"--cache-dir={cache}/{package}"] if cache else ["--no-incremental"]
+
+
 def _mypy(workdir: Path, package: str) -> set[Error]:
     out = _run(
         [
@@ -111,7 +118,7 @@ def _mypy(workdir: Path, package: str) -> set[Error]:
             "-m",
             "mypy",
             "--config-file=",
-            "--no-incremental",
+            *_mypy_cache(package),
             "--check-untyped-defs",
             "--python-version",
             PYTHON_VERSION,

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
@@ -190,8 +191,11 @@ def checks(root: Path, strict: bool) -> list[list[str]]:
     bin_dir = Path(python).parent
     mypy_flags = ["--strict"] if strict else ["--disable-error-code", "no-redef"]
     mypy_flags.append("--warn-unused-ignores")
+    # FUTUREBRIDGE_MYPY_CACHE: a cache kept between runs (the typing session's).
+    cache = os.environ.get("FUTUREBRIDGE_MYPY_CACHE")
+    mypy_flags += [f"--cache-dir={cache}/{root.name}"] if cache else ["--no-incremental"]
     return [
-        [python, "-m", "mypy", *mypy_flags, "--no-incremental", "--python-version", "3.11", "."],
+        [python, "-m", "mypy", *mypy_flags, "--python-version", "3.11", "."],
         [python, "-m", "pyright", "--pythonpath", python, "--project", str(root)],
         [str(bin_dir / "basedpyright"), "--pythonpath", python, "--project", str(root)],
         [
