@@ -50,6 +50,8 @@ WIDTH = 1280
 # The measuring viewport's height; the page's height is measured in it, and the
 # screenshot is taken in a viewport as tall as the page (within these bounds).
 HEIGHT = 900
+# Seconds Chromium may take to start, on a loaded machine.
+STARTUP = 60
 SHOT_HEIGHTS = (800, 16000)
 PAGES = tuple(
     os.environ.get("PAGES", "index getting-started migration comparison yieldables api").split()
@@ -91,6 +93,10 @@ MEASURE = """document.fonts.ready.then(() => {
 
 class BrowserError(Exception):
     """Chromium exited, refused a command, or did not answer in time."""
+
+
+class TooSlow(BrowserError):
+    """Chromium did not answer in time."""
 
 
 def _chromium() -> str:
@@ -186,7 +192,7 @@ class Browser:
         while not self._inbox:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self._replies], [], [], left)[0]:
-                raise BrowserError("Chromium did not answer in time")
+                raise TooSlow("no answer from Chromium in time")
             chunk = os.read(self._replies, 1 << 20)
             if not chunk:
                 raise self._exited()
@@ -260,11 +266,13 @@ def _viewport(browser: Browser, session: str, height: int, deadline: float) -> N
 def measure(browser: Browser, session: str, page: Path, deadline: float) -> dict[str, Any]:
     """Load *page* at WIDTH px and return its height and the size of each table."""
     _viewport(browser, session, HEIGHT, deadline)
-    navigated = browser.call("Page.navigate", {"url": page.as_uri()}, session, deadline=deadline)
-    if navigated.get("errorText"):
-        raise BrowserError(f"Chromium could not open it: {navigated['errorText']}")
-    loader = navigated.get("loaderId")
     try:
+        navigated = browser.call(
+            "Page.navigate", {"url": page.as_uri()}, session, deadline=deadline
+        )
+        if navigated.get("errorText"):
+            raise BrowserError(navigated["errorText"])
+        loader = navigated.get("loaderId")
         browser.wait_for(
             lambda event: (
                 event.get("sessionId") == session
@@ -275,7 +283,7 @@ def measure(browser: Browser, session: str, page: Path, deadline: float) -> dict
             deadline,
         )
     except BrowserError as error:
-        raise BrowserError(f"it did not finish loading: {error}") from None
+        raise type(error)(f"did not load: {error}") from None
     evaluated = browser.call(
         "Runtime.evaluate",
         {"expression": MEASURE, "awaitPromise": True, "returnByValue": True},
@@ -313,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         page = "(starting Chromium)"
         try:
             with Browser(binary, Path(tmp) / "profile") as browser:
-                session = _tab(browser, time.monotonic() + args.timeout)
+                session = _tab(browser, time.monotonic() + STARTUP)
                 for page in PAGES:
                     deadline = time.monotonic() + args.timeout
                     measured = measure(browser, session, html / f"{page}.html", deadline)
@@ -335,9 +343,9 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{page}: {shot} ({WIDTH} x {height} px)")
         except BrowserError as error:
             where = page if page.startswith("(") else f"{page}.html"
-            raise SystemExit(
-                f"screenshots: {where}: {error} (allowed {args.timeout:g} s per page)"
-            ) from None
+            allowed = STARTUP if page.startswith("(") else args.timeout
+            why = f" (allowed: {allowed:g} s)" if isinstance(error, TooSlow) else ""
+            raise SystemExit(f"screenshots: {where}: {error}{why}") from None
     if cut_off:
         print(f"screenshots: {cut_off} table(s) cut off at {WIDTH} px")
         return 1
