@@ -75,7 +75,7 @@ def short_tmp() -> Iterator[Path]:
 
 def _running_under(folder: Path) -> list[str]:
     """Command lines of the live processes that name *folder* (zombies have none)."""
-    found = []
+    found: list[str] = []
     for proc in Path("/proc").iterdir():
         try:
             command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()

@@ -306,7 +306,9 @@ def photograph(browser: Browser, session: str, height: int, deadline: float) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Measure and photograph every page of PAGES; return 1 if a table is cut off."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Screenshots of the built docs at 1280 px, and a check that every table fits."
+    )
     parser.add_argument("html", type=Path, help="the built HTML site")
     parser.add_argument("out", type=Path, help="the folder for the PNG files")
     parser.add_argument(
