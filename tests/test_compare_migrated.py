@@ -7,6 +7,8 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 SCRIPT = Path(__file__).parent / "real_code" / "compare_migrated.py"
 
 
@@ -41,3 +43,21 @@ def test_every_outcome_reruns_from_its_node_id(tmp_path: Path) -> None:
     assert "pkg/tests/test_skipped_module.py" in ids
     again = compare.run_both({"copy": root}, "pkg", tmp_path, ids, "rerun")["copy"]
     assert again == first
+
+
+def test_the_kept_stock_outcomes_depend_on_dasks_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suites run with DASK_* settings from the session (its start method):
+    outcomes kept under one setting are not reused under another."""
+    compare = _script()
+    sdist = tmp_path / "pkg-1.0.tar.gz"
+    sdist.write_bytes(b"not really an sdist")
+    monkeypatch.delenv("DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD", raising=False)
+    plain = compare._stock_key(sdist, "pkg", ["-q"])
+    assert compare._stock_key(sdist, "pkg", ["-q"]) == plain
+    monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD", "forkserver")
+    forked = compare._stock_key(sdist, "pkg", ["-q"])
+    assert forked != plain
+    monkeypatch.setenv("UNRELATED_SETTING", "1")
+    assert compare._stock_key(sdist, "pkg", ["-q"]) == forked

@@ -125,13 +125,15 @@ def _stock_key(sdist: Path, package: str, pytest_args: list[str]) -> str:
     """What the stock copy's outcomes depend on, hashed: never futurebridge itself.
 
     The sdist, the package and the pytest arguments, this script, the Python,
-    and every distribution installed beside them but futurebridge (the stock
-    copy does not import it). Any change to one of them gives another key.
+    Dask's settings from the environment (``DASK_*``), and every distribution
+    installed beside them but futurebridge (the stock copy does not import
+    it). Any change to one of them gives another key.
     """
     digest = hashlib.sha256()
     digest.update(sdist.read_bytes())
     digest.update(Path(__file__).read_bytes())
-    digest.update(repr((package, pytest_args, sys.version)).encode())
+    dask_settings = sorted((k, v) for k, v in os.environ.items() if k.startswith("DASK_"))
+    digest.update(repr((package, pytest_args, sys.version, dask_settings)).encode())
     installed = sorted(
         f"{dist.metadata['Name']}=={dist.version}"
         for dist in importlib.metadata.distributions()
