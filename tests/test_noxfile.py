@@ -23,6 +23,7 @@ TOOL_TESTS = {
     "tests/test_packaging.py",
     "tests/test_readme.py",
     "tests/test_real_code_allowlist.py",
+    "tests/test_screenshots.py",
     "tests/test_sid_python.py",
     "tests/test_tornado_suite.py",
     "tests/migrate_sample",
