@@ -268,10 +268,12 @@ def _sid_pytest(
         os.makedirs(cache.stdout.strip(), exist_ok=True)
         options += [f"--bind={uv}", f"--bind={cache.stdout.strip()}"]
         install = [uv, "pip", "install", "--python", python]
+        venv = ["--without-pip"]  # uv installs: ensurepip would cost 4 s of CPU for nothing
     else:
         install = [python, "-m", "pip", "install"]
+        venv = []
     inside = [*SID_PYTHON, *options, "--"]
-    session.run(*inside, f"python{version}", "-m", "venv", "--clear", envdir, external=True)
+    session.run(*inside, f"python{version}", "-m", "venv", *venv, "--clear", envdir, external=True)
     deps = ["-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS]
     session.run(*inside, *install, *deps, external=True)
     session.run(*inside, python, "-m", "pytest", *pytest_args, external=True)
