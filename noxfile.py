@@ -395,7 +395,9 @@ def docs(session: nox.Session) -> None:
     see ``docs/conf.py`` for how Python and Tornado references resolve offline.
     """
     session.install("-e", ".[uvloop,twisted,dask]", *DOCS_DEPS, *TEST_DEPS)
-    build = ["sphinx-build", "-W", "--keep-going", "-n", "-q"]
+    # One doctree folder for both builders: the doctest build reuses what the
+    # html build read (and warned about) instead of reading every page again.
+    build = ["sphinx-build", "-W", "--keep-going", "-n", "-q", "-d", "docs/_build/doctrees"]
     session.run(*build, "-b", "html", "docs", "docs/_build/html")
     session.run(*build, "-b", "doctest", "docs", "docs/_build/doctest")
     # The first pages a newcomer reads, at 1280 px in headless Chromium: fails
