@@ -71,8 +71,9 @@ def check_tornado() -> list[str]:
     (Tornado's own decorator, on the same loops), up to three times each: a
     difference if it never passes swapped but passes stock, a problem of the
     loops if it never passes either way. Some of Tornado's tests time out on a loaded machine (an
-    SSL transfer of 5 MB, a 0.2 s window around ``gc.collect()``, a request
-    timeout of 0.1 s), whichever decorator runs them.
+    SSL transfer of 5 MB, a 0.2 s window around ``gc.collect()``; a request
+    timeout of 0.1 s before the runner set Tornado's ``EMULATION=1``), whichever
+    decorator runs them.
     """
     problems: list[str] = []
     runs = {"asyncio, whole suite": (), "uvloop, loop modules": ("--uvloop", *LOOP_MODULES)}
