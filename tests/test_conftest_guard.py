@@ -3,8 +3,9 @@
 tests/conftest.py freezes what collection left alive, so that each test's
 ``gc.collect()`` walks only what the test made. A future whose exception was
 never retrieved, held only by a reference cycle the test made, must still be
-collected at the end of the test and fail it. Each test's survivors are
-frozen too; one that is dropped later, in a cycle, fails the run at its end.
+collected at the end of the test and fail it; one that a fixture held is
+collected before the next test, which fails naming it. What is alive then is
+frozen too; a future dropped later, in a cycle, fails the run at its end.
 """
 
 from __future__ import annotations
@@ -60,6 +61,32 @@ def test_clean():
 """
 
 
+FIXTURE_TEST = """
+import asyncio
+
+import pytest
+
+
+@pytest.fixture
+def failed_future_in_a_cycle():
+    loop = asyncio.new_event_loop()
+    future = loop.create_future()
+    future.set_exception(ValueError("nobody looked"))
+    loop.close()
+    holder = [future]
+    holder.append(holder)
+    return holder  # pytest lets go of it only after the test's teardown
+
+
+def test_uses_it(failed_future_in_a_cycle):
+    assert failed_future_in_a_cycle
+
+
+def test_next():
+    assert True
+"""
+
+
 def _pytest_in(tmp_path: Path, test_source: str) -> subprocess.CompletedProcess[str]:
     shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
     (tmp_path / "test_leak.py").write_text(test_source)
@@ -93,3 +120,13 @@ def test_a_failed_future_dropped_after_its_test_fails_the_run(tmp_path: Path) ->
     assert "asyncio logged errors after the tests" in output, output
     assert "Future exception was never retrieved" in output, output
     assert result.returncode == 1, output
+
+
+def test_a_failed_future_a_fixture_held_fails_the_next_test_naming_it(tmp_path: Path) -> None:
+    result = _pytest_in(tmp_path, FIXTURE_TEST)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "1 passed, 1 error" in output, output
+    assert "ERROR at setup of test_next" in output, output
+    assert "asyncio logged errors after test_leak.py::test_uses_it ended" in output, output
+    assert "Future exception was never retrieved" in output, output
