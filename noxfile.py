@@ -50,6 +50,10 @@ SID_PYTHON = [sys.executable, "tools/sid_python.py"]
 # The slow tests (stress, load, properties, Tornado's suite) run once, in
 # tests_slow; every other pytest session leaves them out.
 NOT_SLOW = ("-m", "not slow")
+# The per-Python sessions leave out the tests that drive Chromium too: the docs
+# session runs those, where Chromium is sure to be installed (the sid root has
+# none, and on a new machine the docs session installs it).
+MATRIX = ("-m", "not slow and not browser")
 
 # Developer tools live here, not in public extras: users see only the extras
 # named for integrations (uvloop, twisted, dask).
@@ -154,7 +158,7 @@ def _host_tests_session(version: str, python: str) -> None:
         """The pytest suite, on one of this machine's supported Pythons."""
         session.install("-e", ".[uvloop,twisted,dask,migrate]", *TEST_DEPS)
         selection = _selection(session.posargs, tools=version in TOOL_PYTHONS)
-        session.run("pytest", *NOT_SLOW, *selection)
+        session.run("pytest", *MATRIX, *selection)
 
 
 for _version, _python in INTERPRETERS.items():
@@ -169,7 +173,7 @@ def _missing_python_session(version: str) -> None:
         def from_sid(session: nox.Session) -> None:
             """The pytest suite on the sid root's Python (this machine has none of its own)."""
             selection = _selection(session.posargs, tools=version in TOOL_PYTHONS)
-            _sid_pytest(session, version, *NOT_SLOW, *selection)
+            _sid_pytest(session, version, *MATRIX, *selection)
 
     else:
 
@@ -194,13 +198,13 @@ for _version in PYTHONS:
 @nox.session(name="tests-3.14", python=False, requires=["sid-root"], tags=["tests"])
 def tests_314(session: nox.Session) -> None:
     """The pytest suite on Debian sid's Python 3.14, in the sid root."""
-    _sid_pytest(session, "3.14", *NOT_SLOW, *_selection(session.posargs, tools=True))
+    _sid_pytest(session, "3.14", *MATRIX, *_selection(session.posargs, tools=True))
 
 
 @nox.session(name="tests-3.15", python=False, requires=["sid-root"], tags=["tests"])
 def tests_315(session: nox.Session) -> None:
     """The pytest suite on Debian sid's Python 3.15, in the sid root."""
-    _sid_pytest(session, "3.15", *NOT_SLOW, *_selection(session.posargs, tools=False))
+    _sid_pytest(session, "3.15", *MATRIX, *_selection(session.posargs, tools=False))
 
 
 @nox.session(python=False, requires=["sid-root"], tags=["tests"])
@@ -215,7 +219,7 @@ def tests_public_paths(session: nox.Session) -> None:
     other sessions.
     """
     env = {"FUTUREBRIDGE_PRIVATE_PATHS": "0"}
-    _sid_pytest(session, "3.14", *NOT_SLOW, *_selection(session.posargs, tools=False), env=env)
+    _sid_pytest(session, "3.14", *MATRIX, *_selection(session.posargs, tools=False), env=env)
 
 
 # The tests of the library's behaviour: every converter, decorator, loop and
@@ -405,6 +409,8 @@ def docs(session: nox.Session) -> None:
     # on a cut-off table; the PNGs are in docs/_build/screenshots/.
     _ensure_chromium(session)
     session.run("python", "docs/_ext/screenshots.py", "docs/_build/html", "docs/_build/screenshots")
+    # The screenshot script's own tests, on pages whose answers are known.
+    session.run("pytest", "-p", "no:cacheprovider", "-m", "browser", "tests/test_screenshots.py")
 
 
 def _ensure_chromium(session: nox.Session) -> None:

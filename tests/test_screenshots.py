@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -24,9 +25,13 @@ import pytest
 SCRIPT = Path(__file__).resolve().parent.parent / "docs" / "_ext" / "screenshots.py"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium")
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="needs Chromium: apt-get install chromium, or set CHROMIUM"
-)
+# The docs session runs these (-m browser) once it has made sure of Chromium.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="needs Chromium: apt-get install chromium, or set CHROMIUM"
+    ),
+]
 
 TABLES = """<!doctype html>
 <html><body style="margin:0">
@@ -61,7 +66,9 @@ def _run(html: Path, tmp: Path, pages: str, *args: str) -> subprocess.CompletedP
         capture_output=True,
         text=True,
         env=env,
-        timeout=50,
+        # Beyond the script's own limits (60 s to start, 120 s a page): it
+        # must end by itself. Killed anyway, it takes Chromium with it.
+        timeout=400,
         check=False,
     )
 
@@ -145,3 +152,38 @@ def test_a_page_that_never_loads_is_named_and_the_browser_killed(
     assert result.returncode == 1
     assert not (tmp_path / "out" / "never.png").exists()
     _assert_nothing_left_running(short_tmp)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_stopped_run_takes_chromium_with_it(
+    tmp_path: Path, short_tmp: Path, stop: signal.Signals
+) -> None:
+    """SIGTERM ends the run through its cleanup (the browser's group killed, its
+    profile and temporary files removed). SIGKILL cannot be caught: the
+    browser goes too (Debian's Chromium quits when its pipe closes, and it is
+    started to be killed with the script besides: either alone passes here)."""
+    (tmp_path / "never.html").write_text(NEVER)
+    env = {**os.environ, "PAGES": "never", "TMPDIR": str(short_tmp)}
+    if CHROMIUM is not None:
+        env["CHROMIUM"] = CHROMIUM
+    script = subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(tmp_path), str(tmp_path / "out"), "--timeout", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        # Stopped while the page hangs: once Chromium runs with its profile.
+        deadline = time.monotonic() + 60
+        while not _running_under(short_tmp) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _running_under(short_tmp), "Chromium did not start"
+        script.send_signal(stop)
+        script.wait(timeout=30)
+    finally:
+        script.kill()
+        script.communicate()
+    assert script.returncode == (128 + stop if stop == signal.SIGTERM else -stop)
+    _assert_nothing_left_running(short_tmp)
+    if stop == signal.SIGTERM:
+        assert list(short_tmp.iterdir()) == []

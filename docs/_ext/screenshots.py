@@ -31,6 +31,7 @@ import argparse
 import base64
 import collections
 import contextlib
+import ctypes
 import fcntl
 import json
 import os
@@ -64,6 +65,8 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-breakpad",  # no crash handler, which would write outside the profile
+    "--disable-crash-reporter",
     "--remote-debugging-pipe",
 )
 # Evaluated in the page once it has loaded and its fonts are in; its value is
@@ -91,6 +94,10 @@ MEASURE = """document.fonts.ready.then(() => {
 })"""
 
 
+# prctl(2): the signal a child gets when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
+
+
 class BrowserError(Exception):
     """Chromium exited, refused a command, or did not answer in time."""
 
@@ -100,8 +107,12 @@ class TooSlow(BrowserError):
 
 
 def _chromium() -> str:
-    for name in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if name and shutil.which(name):
+    if named := os.environ.get("CHROMIUM"):
+        if shutil.which(named):
+            return named
+        raise SystemExit(f"screenshots: CHROMIUM={named} is not an executable Chromium")
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
             return name
     raise SystemExit(
         "screenshots: no Chromium found; on Debian or Ubuntu: apt-get install chromium "
@@ -129,6 +140,10 @@ class Browser:
             os.dup2(write, 4)
             os.close(read)
             os.close(write)
+            # Killed with this script, even by SIGKILL (Linux; elsewhere the
+            # process group is still killed on every way out but that one).
+            with contextlib.suppress(OSError, AttributeError):
+                ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
         self._log = profile.with_name(profile.name + ".log")
         try:
@@ -143,6 +158,9 @@ class Browser:
                     # only with threads running, and this script starts none.)
                     preexec_fn=at_fds_3_and_4,
                     close_fds=False,
+                    # Chromium's own temporary files go beside the profile, and
+                    # are removed with it however the browser ends.
+                    env={**os.environ, "TMPDIR": str(profile.parent)},
                     start_new_session=True,
                 )
         finally:
@@ -265,8 +283,8 @@ def _viewport(browser: Browser, session: str, height: int, deadline: float) -> N
 
 def measure(browser: Browser, session: str, page: Path, deadline: float) -> dict[str, Any]:
     """Load *page* at WIDTH px and return its height and the size of each table."""
-    _viewport(browser, session, HEIGHT, deadline)
     try:
+        _viewport(browser, session, HEIGHT, deadline)
         navigated = browser.call(
             "Page.navigate", {"url": page.as_uri()}, session, deadline=deadline
         )
@@ -318,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     html, out = args.html.resolve(), args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     binary = _chromium()
+    # Terminated (a timeout, a CI runner stopping): leave through the with
+    # blocks below, so that the browser is closed and its profile removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     cut_off = 0
     with tempfile.TemporaryDirectory() as tmp:
         page = "(starting Chromium)"
