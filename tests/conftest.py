@@ -79,8 +79,40 @@ class _ErrorRecorder(logging.Handler):
         self.records.append(record)
 
 
-# The test that ran last, and whether it expected asyncio to log errors.
-_previous: dict[str, tuple[str, bool]] = {}
+# A full collection (everything unfrozen) every SWEEP_EVERY tests and after
+# the last one: a future that outlived its test, was frozen, and was dropped
+# later in a cycle fails the test where it is found, naming the tests since
+# the last full collection.
+SWEEP_EVERY = 25
+# The tests since the last full collection, and which of them expected asyncio
+# to log errors.
+_window: list[tuple[str, bool]] = []
+
+
+def _sweep_and_freeze(full: bool) -> list[logging.LogRecord]:
+    """Collect (everything, if *full*), freeze what is left; what asyncio logged."""
+    recorder = _ErrorRecorder()
+    logger = logging.getLogger("asyncio")
+    logger.addHandler(recorder)
+    try:
+        if full:
+            gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+    finally:
+        logger.removeHandler(recorder)
+    return recorder.records
+
+
+def _fail_for(records: list[logging.LogRecord], window: list[tuple[str, bool]]) -> None:
+    if not records or all(expected for _, expected in window):
+        return
+    messages = "\n".join(r.getMessage() for r in records)
+    if len(window) == 1:
+        where = f"after {window[0][0]} ended"
+    else:
+        where = f"after one of the {len(window)} tests from {window[0][0]} to {window[-1][0]}"
+    pytest.fail(f"asyncio logged errors {where}:\n{messages}")
 
 
 @pytest.fixture(autouse=True)
@@ -90,27 +122,26 @@ def no_asyncio_errors(request: pytest.FixtureRequest) -> Iterator[None]:
 
     A test that expects such a log marks itself ``@pytest.mark.asyncio_errors_expected``.
 
-    Collection is split so that each walks only what is new. Before the test,
-    what the previous test left is collected (the values of its fixtures are
-    released only after its teardown: an error found here names that test),
-    and everything still alive is frozen. After the test, what it made is
+    Collection is split so that each walks mostly what is new. Before the
+    test, what the previous test left is collected (the values of its
+    fixtures are released only after its teardown: an error found here names
+    that test), and everything still alive is frozen; every SWEEP_EVERY tests
+    that collection covers everything. After the test, what it made is
     collected. Unfrozen, the collections grew from 4 ms to 50 ms a test over
-    the suite, a third of its time. pytest_sessionfinish collects everything
-    once more.
+    the suite, a third of its time.
     """
     expected = request.node.get_closest_marker("asyncio_errors_expected") is not None
+    full = len(_window) >= SWEEP_EVERY
+    left_behind = _sweep_and_freeze(full)
+    window = _window[:] if full else _window[-1:]
+    if full:
+        _window.clear()
+    _window.append((request.node.nodeid, expected))
+    _fail_for(left_behind, window)
     recorder = _ErrorRecorder()
     logger = logging.getLogger("asyncio")
     logger.addHandler(recorder)
     try:
-        gc.collect()
-        gc.freeze()
-        left_behind, recorder.records[:] = recorder.records[:], []
-        previous, previous_expected = _previous.get("test", ("", False))
-        _previous["test"] = (request.node.nodeid, expected)
-        if left_behind and not previous_expected:
-            messages = "\n".join(r.getMessage() for r in left_behind)
-            pytest.fail(f"asyncio logged errors after {previous} ended:\n{messages}")
         yield
         gc.collect()  # "never retrieved" is reported when the future is collected
     finally:
@@ -118,23 +149,20 @@ def no_asyncio_errors(request: pytest.FixtureRequest) -> Iterator[None]:
     if recorder.records and not expected:
         messages = "\n".join(r.getMessage() for r in recorder.records)
         pytest.fail(f"asyncio logged errors during the test:\n{messages}")
+    if request.node is request.session.items[-1]:
+        # The last test: nothing comes after to find what the window left.
+        window, _window[:] = _window[:], []
+        _fail_for(_sweep_and_freeze(full=True), window)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Unfreeze everything and collect it once more: a future that outlived its
-    test and was dropped later, in a reference cycle, is reported here and
-    fails the run, instead of staying frozen and silent."""
-    recorder = _ErrorRecorder()
-    logger = logging.getLogger("asyncio")
-    logger.addHandler(recorder)
-    try:
-        gc.unfreeze()
-        gc.collect()
-    finally:
-        logger.removeHandler(recorder)
-    _, last_expected = _previous.get("test", ("", False))
-    if recorder.records and not last_expected:
-        messages = "\n".join(r.getMessage() for r in recorder.records)
+    """Unfreeze everything and collect it once more, after the fixtures of
+    wider scope have been torn down: what asyncio logs then is printed (it
+    belongs to no test, and a run that stopped early ends here too)."""
+    records = _sweep_and_freeze(full=True)
+    gc.unfreeze()
+    if records:
+        messages = "\n".join(r.getMessage() for r in records)
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.ensure_newline()
@@ -142,5 +170,3 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write_line(messages)
         else:
             print(f"asyncio logged errors after the tests:\n{messages}", file=sys.stderr)
-        if session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
