@@ -5,6 +5,7 @@ a "destroyed but it is pending" task) while it runs."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import sys
@@ -89,19 +90,26 @@ SWEEP_EVERY = 25
 _window: list[tuple[str, bool]] = []
 
 
-def _sweep_and_freeze(full: bool) -> list[logging.LogRecord]:
-    """Collect (everything, if *full*), freeze what is left; what asyncio logged."""
+@contextlib.contextmanager
+def _asyncio_errors() -> Iterator[list[logging.LogRecord]]:
+    """The errors asyncio logs inside the block."""
     recorder = _ErrorRecorder()
     logger = logging.getLogger("asyncio")
     logger.addHandler(recorder)
     try:
+        yield recorder.records
+    finally:
+        logger.removeHandler(recorder)
+
+
+def _sweep_and_freeze(full: bool) -> list[logging.LogRecord]:
+    """Collect (everything, if *full*), freeze what is left; what asyncio logged."""
+    with _asyncio_errors() as records:
         if full:
             gc.unfreeze()
         gc.collect()
         gc.freeze()
-    finally:
-        logger.removeHandler(recorder)
-    return recorder.records
+    return records
 
 
 def _fail_for(records: list[logging.LogRecord], window: list[tuple[str, bool]]) -> None:
@@ -138,20 +146,15 @@ def no_asyncio_errors(request: pytest.FixtureRequest) -> Iterator[None]:
         _window.clear()
     _window.append((request.node.nodeid, expected))
     _fail_for(left_behind, window)
-    recorder = _ErrorRecorder()
-    logger = logging.getLogger("asyncio")
-    logger.addHandler(recorder)
-    try:
+    with _asyncio_errors() as records:
         yield
         gc.collect()  # "never retrieved" is reported when the future is collected
-    finally:
-        logger.removeHandler(recorder)
     # A test may mark itself while it runs (when what it expects depends on
     # the environment).
     expected = request.node.get_closest_marker("asyncio_errors_expected") is not None
     _window[-1] = (request.node.nodeid, expected)
-    if recorder.records and not expected:
-        messages = "\n".join(r.getMessage() for r in recorder.records)
+    if records and not expected:
+        messages = "\n".join(r.getMessage() for r in records)
         pytest.fail(f"asyncio logged errors during the test:\n{messages}")
     if request.node is request.session.items[-1]:
         # The last test: nothing comes after to find what the window left.

@@ -88,10 +88,12 @@ def test_next():
 """
 
 
-def _pytest_in(tmp_path: Path, test_source: str) -> subprocess.CompletedProcess[str]:
+def _failed_run(tmp_path: Path, test_source: str) -> str:
+    """Run *test_source* under a copy of the suite's conftest; check that the
+    run failed and return what pytest printed."""
     shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
     (tmp_path / "test_leak.py").write_text(test_source)
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", "/dev/null", "."],
         cwd=tmp_path,
         capture_output=True,
@@ -99,12 +101,12 @@ def _pytest_in(tmp_path: Path, test_source: str) -> subprocess.CompletedProcess[
         timeout=120,
         check=False,
     )
+    output = result.stdout + result.stderr
+    return output
 
 
 def test_a_never_retrieved_exception_in_a_cycle_still_fails_its_test(tmp_path: Path) -> None:
-    result = _pytest_in(tmp_path, LEAKING_TEST)
-    output = result.stdout + result.stderr
-    assert result.returncode == 1, output
+    output = _failed_run(tmp_path, LEAKING_TEST)
     # The guard fails the leaking test at its teardown; the clean one passes.
     assert "2 passed, 1 error" in output, output
     assert "ERROR at teardown of test_drops_a_failed_future_in_a_cycle" in output, output
@@ -113,11 +115,9 @@ def test_a_never_retrieved_exception_in_a_cycle_still_fails_its_test(tmp_path: P
 
 
 def test_a_failed_future_dropped_after_its_test_fails_a_later_one(tmp_path: Path) -> None:
-    result = _pytest_in(tmp_path, OUTLIVING_TEST)
-    output = result.stdout + result.stderr
+    output = _failed_run(tmp_path, OUTLIVING_TEST)
     # Alive at each test's end, so frozen; dropped in a cycle by the second
     # test; found by the full collection after the last one, which fails.
-    assert result.returncode == 1, output
     assert "3 passed, 1 error" in output, output
     assert "ERROR at teardown of test_clean" in output, output
     assert (
@@ -129,9 +129,7 @@ def test_a_failed_future_dropped_after_its_test_fails_a_later_one(tmp_path: Path
 
 
 def test_a_failed_future_a_fixture_held_fails_the_next_test_naming_it(tmp_path: Path) -> None:
-    result = _pytest_in(tmp_path, FIXTURE_TEST)
-    output = result.stdout + result.stderr
-    assert result.returncode == 1, output
+    output = _failed_run(tmp_path, FIXTURE_TEST)
     assert "1 passed, 1 error" in output, output
     assert "ERROR at setup of test_next" in output, output
     assert "asyncio logged errors after test_leak.py::test_uses_it ended" in output, output
